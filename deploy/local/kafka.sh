@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Start or stop a single-node Apache Kafka broker (KRaft) for tests, from its jars on Maven Central.
+# Usage: deploy/local/kafka.sh start|stop|status|version
+# Reuses a broker already listening at $KAFKA_BOOTSTRAP when that is set by the caller.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+state="${GOUMAI_LOCAL_STATE:-$root/var/local}/kafka"
+lib="${GOUMAI_CACHE:-$root/.cache}/kafka-lib"
+port="${KAFKA_PORT:-39092}"
+cport=$((port + 1))
+pidfile="$state/kafka.pid"
+mkdir -p "$state"
+
+log() { echo "[kafka] $*" >&2; }
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+resolve_jars() {
+  if [ -f "$lib/.complete" ]; then return; fi
+  command -v mvn >/dev/null || { log "mvn not found: install Maven (apt-get install maven)"; exit 1; }
+  command -v java >/dev/null || { log "java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
+  log "resolving the broker's jars from Maven Central into $lib"
+  rm -rf "$lib"; mkdir -p "$lib"
+  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$lib" >&2
+  touch "$lib/.complete"
+}
+
+version() { ls "$lib" | sed -n 's/^kafka_2\.13-\(.*\)\.jar$/\1/p'; }
+
+start() {
+  if [ -n "${KAFKA_BOOTSTRAP:-}" ] && [ "${KAFKA_BOOTSTRAP}" != "127.0.0.1:$port" ]; then
+    log "using the broker at $KAFKA_BOOTSTRAP"; return
+  fi
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && listening "$port"; then
+    log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return
+  fi
+  resolve_jars
+  local data="$state/data"
+  rm -rf "$data"; mkdir -p "$data"
+  sed -e "s#@DATA@#$data#" -e "s#@PORT@#$port#g" -e "s#@CPORT@#$cport#g" \
+      "$here/kafka/server.properties.in" > "$state/server.properties"
+  java -cp "$lib/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+      kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
+      -c "$state/server.properties" >"$state/format.log" 2>&1 \
+      || { log "format failed:"; cat "$state/format.log" >&2; exit 1; }
+  log "starting Apache Kafka $(version) on 127.0.0.1:$port"
+  nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+      -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+      -Dkafka.logs.dir="$state" -cp "$lib/*" kafka.Kafka "$state/server.properties" \
+      >"$state/server.log" 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 1 240); do
+    if grep -q "Kafka Server started" "$state/server.log" 2>/dev/null && listening "$port"; then
+      log "ready: Apache Kafka $(version) at 127.0.0.1:$port"; return
+    fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { log "broker exited:"; tail -30 "$state/server.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  log "broker did not become ready in 120 s"; tail -30 "$state/server.log" >&2; exit 1
+}
+
+stop() {
+  if [ -f "$pidfile" ]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"; log "stopped"
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "running"; else echo "stopped"; exit 1; fi ;;
+  version) resolve_jars; version ;;
+  *) echo "usage: $0 start|stop|status|version" >&2; exit 2 ;;
+esac

@@ -1,0 +1,4 @@
+from services.assessment.models import Base
+from services.chassis.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,1 @@
+"""The catalogue service: the three-level guidance catalogue, the negative list, versions and publication."""

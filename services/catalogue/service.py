@@ -1,0 +1,1 @@
+"""Use cases of the catalogue service: keyword-only functions over a UnitOfWork, called by routes and handlers."""

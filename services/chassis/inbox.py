@@ -1,0 +1,226 @@
+"""Event consumers: handlers in one registry, effects and the inbox row in one transaction.
+
+For each message the consumer records the event id in the service's inbox (`INSERT … ON CONFLICT DO
+NOTHING`), runs the handler, and commits the handler's state changes, the events it emitted and the
+inbox row together; the offset is committed after that. A repeat of an event already in the inbox
+changes nothing. A batch is first tried in one transaction (fast); if it fails, each event is retried
+alone, and one that keeps failing goes to the dead-letter topic with its error, so the partition
+goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.chassis import metrics
+from services.chassis.bus import InMessage, OutMessage, Transport, next_offsets
+from services.chassis.db import insert_ignore
+from services.chassis.schema import inbox
+from services.chassis.uow import UnitOfWork
+from services.events import REGISTRY, Envelope, EventPayload
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    event_type: str
+    handler: Handler
+
+
+class HandlerRegistry:
+    """`handlers = HandlerRegistry()`; `@handlers.on("assessment.finalized")` on a plain function
+    `async def f(payload, *, event, uow, ctx) -> None`."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, list[Handler]] = {}
+
+    def on(self, event_type: str) -> Callable[[Handler], Handler]:
+        if event_type not in REGISTRY:
+            raise ValueError(f"no such event type: {event_type}")
+
+        def register(fn: Handler) -> Handler:
+            self._by_type.setdefault(event_type, []).append(fn)
+            return fn
+
+        return register
+
+    def handlers_for(self, event_type: str) -> list[Handler]:
+        return self._by_type.get(event_type, [])
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self._by_type)
+
+    def topics(self, prefix: str) -> list[str]:
+        return sorted({REGISTRY[t].topic(prefix) for t in self._by_type})
+
+
+class PoisonMessage(Exception):
+    """A message that cannot be read as one of our events."""
+
+
+def decode(message: InMessage) -> Envelope:
+    try:
+        return Envelope.from_kafka(message.key, message.value, message.headers)
+    except Exception as exc:
+        raise PoisonMessage(f"undecodable message: {exc}") from exc
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        transport: Transport,
+        session_factory: async_sessionmaker[AsyncSession],
+        handlers: HandlerRegistry,
+        ctx: Any,
+        topic_prefix: str = "goumai",
+        group: str | None = None,
+        max_attempts: int = 5,
+        batch_size: int = 200,
+        on_commit: Callable[[], None] | None = None,
+        retry_backoff: float = 0.05,
+    ) -> None:
+        self.service = service
+        self.transport = transport
+        self.sessions = session_factory
+        self.handlers = handlers
+        self.ctx = ctx
+        self.prefix = topic_prefix
+        self.group = group or f"{topic_prefix}.{service}"
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self._on_commit = on_commit
+        self.retry_backoff = retry_backoff
+        self._stopping = asyncio.Event()
+        self.handled = 0
+        self.dead_lettered = 0
+        self.ready = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, service=self.service, topic_prefix=self.prefix, on_commit=self._on_commit)
+
+    async def run(self) -> None:
+        topics = self.handlers.topics(self.prefix)
+        if not topics:
+            self.ready.set()
+            return
+        await self.transport.ensure_topics([*topics, f"{self.prefix}.dlq"])
+        consumer = self.transport.consumer(group=self.group, topics=topics)
+        await consumer.start()
+        self.ready.set()
+        try:
+            while not self._stopping.is_set():
+                messages = await consumer.fetch(timeout=0.5, max_records=self.batch_size)
+                if not messages:
+                    continue
+                await self.process(messages)
+                await consumer.commit(next_offsets(messages))
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def process(self, messages: Sequence[InMessage]) -> None:
+        """Handle a batch; returns when every message is handled, skipped or dead-lettered."""
+        work: list[tuple[InMessage, Envelope]] = []
+        for m in messages:
+            try:
+                env = decode(m)
+            except PoisonMessage as exc:
+                await self._dead_letter(m, None, exc)
+                continue
+            if self.handlers.handlers_for(env.type):
+                work.append((m, env))
+        if not work:
+            return
+        try:
+            async with self._uow() as uow:
+                for _, env in work:
+                    await self._handle(uow, env)
+                await uow.commit()
+            self._count(work)
+            return
+        except Exception:
+            log.info("batch of %d failed in %s; handling one by one", len(work), self.service)
+        for m, env in work:
+            await self._handle_alone(m, env)
+
+    def _count(self, work: Sequence[tuple[InMessage, Envelope]]) -> None:
+        self.handled += len(work)
+        for _, env in work:
+            metrics.EVENTS_HANDLED.labels(self.service, env.type).inc()
+
+    async def _handle(self, uow: UnitOfWork, env: Envelope) -> None:
+        fresh = await insert_ignore(
+            uow.session,
+            inbox,
+            {"consumer": self.group, "event_id": env.id, "event_type": env.type,
+             "status": "handled", "handled_at": datetime.now(UTC)},
+        )
+        if not fresh:
+            metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
+            return
+        payload: EventPayload = env.payload()
+        for handler in self.handlers.handlers_for(env.type):
+            await handler(payload, event=env, uow=uow, ctx=self.ctx)
+
+    async def _handle_alone(self, m: InMessage, env: Envelope) -> None:
+        last: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                async with self._uow() as uow:
+                    await self._handle(uow, env)
+                    await uow.commit()
+                self._count([(m, env)])
+                return
+            except Exception as exc:
+                last = exc
+                log.warning("handler for %s %s failed (attempt %d/%d): %s",
+                            env.type, env.id, attempt, self.max_attempts, exc)
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(min(self.retry_backoff * 2 ** (attempt - 1), 2.0))
+        assert last is not None
+        await self._dead_letter(m, env, last)
+
+    async def _dead_letter(self, m: InMessage, env: Envelope | None, exc: BaseException) -> None:
+        err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        headers = (
+            *m.headers,
+            ("dlq_error", err.encode()[:4000]),
+            ("dlq_consumer", self.group.encode()),
+            ("dlq_topic", m.topic.encode()),
+            ("dlq_partition", str(m.partition).encode()),
+            ("dlq_offset", str(m.offset).encode()),
+        )
+        await self.transport.publish(
+            [OutMessage(topic=f"{self.prefix}.dlq", key=m.key or b"", value=m.value, headers=headers)]
+        )
+        if env is not None:
+            # Remember it, so a redelivery does not fail all over again; replay from the DLQ instead.
+            async with self._uow() as uow:
+                await insert_ignore(
+                    uow.session,
+                    inbox,
+                    {"consumer": self.group, "event_id": env.id, "event_type": env.type,
+                     "status": "dead", "handled_at": datetime.now(UTC)},
+                )
+                await uow.commit()
+        self.dead_lettered += 1
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service).inc()
+        log.error("event sent to the dead-letter topic by %s: %s", self.group, err)

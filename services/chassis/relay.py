@@ -1,0 +1,185 @@
+"""The outbox relay: publishes committed outbox rows in order, marks them sent after the broker acks.
+
+One relay is active per service database; others stand by (Postgres: a session advisory lock held by
+the relay's own connection; SQLite: an exclusive file lock). A commit wakes the relay at once (an
+in-process signal, and Postgres LISTEN/NOTIFY across processes); a slow poll is the safety net, since
+NOTIFY is lost while a listener is disconnected. A relay that crashes loses nothing: unmarked rows
+are published again and consumers' inboxes drop the repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.chassis import metrics
+from services.chassis.bus import OutMessage, Transport
+from services.chassis.schema import outbox
+from services.chassis.uow import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        transport: Transport,
+        batch_size: int = 500,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.service = service
+        self.engine = engine
+        self.sessions = session_factory
+        self.transport = transport
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.active = False
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in id order; return how many were sent."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.payload)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self.transport.publish(
+                [
+                    OutMessage(
+                        topic=r.topic,
+                        key=r.key.encode(),
+                        value=r.payload.encode(),
+                        headers=tuple((k, v.encode()) for k, v in r.headers),
+                    )
+                    for r in rows
+                ]
+            )
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(sent_at=datetime.now(UTC))
+            )
+            await session.commit()
+        self.published += len(rows)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        """Stand by until this relay holds the lock, then publish until stopped."""
+        while not self._stopping.is_set():
+            try:
+                async with self._leadership() as leading:
+                    if not leading:
+                        await self._wait(self.poll_seconds)
+                        continue
+                    self.active = True
+                    await self._publish_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay of %s failed; retrying", self.service)
+                await self._wait(min(self.poll_seconds, 1.0))
+            finally:
+                self.active = False
+
+    async def _publish_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            sent = await self.publish_pending()
+            if sent >= self.batch_size:
+                continue
+            if sent == 0:
+                await self._wait(self.poll_seconds)
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self) -> Any:
+        url = self.engine.url
+        if url.get_backend_name() == "postgresql":
+            async with self._pg_leadership() as leading:
+                yield leading
+        else:
+            with _file_lock(_sqlite_lock_path(str(url))) as leading:
+                yield leading
+
+    @contextlib.asynccontextmanager
+    async def _pg_leadership(self) -> Any:
+        lock_id = zlib.crc32(f"goumai-relay-{self.service}".encode())
+        async with self.engine.connect() as conn:
+            raw: Any = await conn.get_raw_connection()
+            pg = raw.driver_connection  # asyncpg connection: LISTEN needs it directly
+            got = await pg.fetchval("SELECT pg_try_advisory_lock($1)", lock_id)
+            if not got:
+                yield False
+                return
+            await pg.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            try:
+                yield True
+            finally:
+                with contextlib.suppress(Exception):
+                    await pg.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+                    await pg.execute("SELECT pg_advisory_unlock($1)", lock_id)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+
+def _sqlite_lock_path(url: str) -> Path | None:
+    db = make_url(url).database
+    if not db or db == ":memory:":
+        return None
+    return Path(db + ".relay.lock")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Any:
+    if path is None:
+        yield True
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -1,0 +1,133 @@
+"""Unit of work: a service's state changes, its outbox rows and its audit rows commit together.
+
+Service functions take a `UnitOfWork`, change aggregates through `uow.session`, record events with
+`uow.emit(payload)` (or `uow.collect(aggregate)` for events an aggregate recorded), and call
+`await uow.commit()`. Nothing is published here: the relay publishes committed outbox rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.chassis.context import actor_var, request_id_var
+from services.chassis.schema import audit_log, outbox
+from services.events import Envelope, EventPayload
+
+NOTIFY_CHANNEL = "goumai_outbox"
+
+
+class RecordsEvents(Protocol):
+    events: list[EventPayload]
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        service: str,
+        topic_prefix: str = "goumai",
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._factory = session_factory
+        self.service = service
+        self.topic_prefix = topic_prefix
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+        self.emitted: list[Envelope] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        self.emitted = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.rollback()  # a no-op after commit
+            await session.close()
+
+    def emit(self, payload: EventPayload, *, subject: str | None = None) -> Envelope:
+        """Add the event to the outbox in this transaction."""
+        envelope = Envelope.wrap(payload, source=f"/goumai/{self.service}", subject=subject)
+        key, value, headers = envelope.to_kafka()
+        self._pending_rows.append(
+            {
+                "event_id": envelope.id,
+                "topic": envelope.topic(self.topic_prefix),
+                "key": envelope.partitionkey,
+                "type": envelope.type,
+                "headers": [[k, v.decode()] for k, v in headers],
+                "payload": value.decode(),
+                "created_at": envelope.time,
+            }
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+    @property
+    def _pending_rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] | None = self.session.info.get("outbox_rows")
+        if rows is None:
+            rows = self.session.info["outbox_rows"] = []
+        return rows
+
+    def collect(self, aggregate: RecordsEvents) -> None:
+        """Move the events an aggregate recorded into the outbox."""
+        while aggregate.events:
+            self.emit(aggregate.events.pop(0))
+
+    def audit(self, action: str, entity: str, entity_id: str, detail: dict[str, Any] | None = None) -> None:
+        """Append to the audit trail in this transaction: who, when, what, request id."""
+        actor = actor_var.get()
+        self.session.info.setdefault("audit_rows", []).append(
+            {
+                "at": datetime.now(UTC),
+                "actor": actor.subject,
+                "role": actor.role,
+                "org": actor.org,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "request_id": request_id_var.get(),
+                "detail": json.loads(json.dumps(detail or {}, default=str, ensure_ascii=False)),
+            }
+        )
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        session = self.session
+        rows = session.info.pop("outbox_rows", [])
+        audits = session.info.pop("audit_rows", [])
+        if rows:
+            await session.execute(outbox.insert(), rows)
+            if session.get_bind().dialect.name == "postgresql":
+                # Delivered to listening relays only when this transaction commits.
+                await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        if audits:
+            await session.execute(audit_log.insert(), audits)
+        await session.commit()
+        if rows and self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        self.session.info.pop("outbox_rows", None)
+        self.session.info.pop("audit_rows", None)
+        await self.session.rollback()

@@ -1,0 +1,1 @@
+"""The contract service: purchase methods, award, contract terms and filing, performance-linked settlement."""

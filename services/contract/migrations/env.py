@@ -1,0 +1,4 @@
+from services.contract.models import Base
+from services.chassis.migrations import run_env
+
+run_env(Base.metadata)

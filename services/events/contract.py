@@ -1,0 +1,100 @@
+"""Events the contract service publishes (topic goumai.contract, key = contract id)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.chassis.money import Money
+from services.events.base import EventPayload, event
+
+
+@event("contract.awarded", key="contract_id")
+class ContractAwarded(EventPayload):
+    """A purchase was awarded to an eligible supplier with funds reserved on an approved line."""
+
+    contract_id: str
+    line_id: str
+    reservation_id: str
+    supplier_code: str
+    service_type: str
+    method: str
+    amount: Money
+    department: str
+
+
+@event("contract.signed", key="contract_id")
+class ContractSigned(EventPayload):
+    """The contract was signed; filing duties (备案) start from this date."""
+
+    contract_id: str
+    supplier_code: str
+    line_id: str
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    amount: Money
+
+
+@event("contract.filed", key="contract_id")
+class ContractFiled(EventPayload):
+    """The contract copy was filed with finance (合同备案)."""
+
+    contract_id: str
+    line_id: str
+    filed_on: date
+    due_on: date
+    late: bool
+
+
+@event("contract.settlement.approved", key="contract_id")
+class ContractSettlementApproved(EventPayload):
+    """A period's settlement: instalment × the payment factor of the period's grade."""
+
+    contract_id: str
+    settlement_id: str
+    line_id: str
+    reservation_id: str
+    supplier_code: str
+    period: str
+    grade: str
+    instalment: Money
+    factor_percent: str
+    amount: Money
+    withheld: Money
+    reward: Money = 0
+    withheld_reason: str | None = None
+    assessment_id: str
+    policy: str
+
+
+@event("contract.payment.made", key="contract_id")
+class ContractPaymentMade(EventPayload):
+    """A settlement was paid to the supplier."""
+
+    contract_id: str
+    settlement_id: str
+    line_id: str
+    amount: Money
+    paid_on: date
+
+
+@event("contract.terminated", key="contract_id")
+class ContractTerminated(EventPayload):
+    """The contract ended early; the budget releases what was reserved and not paid."""
+
+    contract_id: str
+    line_id: str
+    reservation_id: str
+    supplier_code: str
+    reason: str
+    terminated_on: date
+
+
+@event("contract.flagged", key="contract_id")
+class ContractFlagged(EventPayload):
+    """A live contract was flagged for termination review (e.g. its supplier was blacklisted)."""
+
+    contract_id: str
+    supplier_code: str
+    reason: str
+    cause_event_id: str | None = None

@@ -1,0 +1,1 @@
+"""The registry service: suppliers, qualification review, blacklist, performance history and next-cycle eligibility."""

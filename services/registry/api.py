@@ -1,0 +1,7 @@
+"""HTTP routes of the registry service. Thin: parse, authorise, call service.py, shape the answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["registry"])
