@@ -67,7 +67,8 @@ class ServiceClient:
             except ValueError:
                 body = {}
         if resp.status_code >= 500:
-            raise Unavailable("dependency.failed", f"the {self.service} service failed: {body.get('detail', resp.text[:200])}",
+            detail = body.get("detail", resp.text[:200])
+            raise Unavailable("dependency.failed", f"the {self.service} service failed: {detail}",
                               service=self.service)
         raise RemoteProblem(
             str(body.get("code", f"{self.service}.refused")),

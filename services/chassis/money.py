@@ -19,7 +19,7 @@ class MoneyError(ValueError):
 
 def yuan_to_fen(value: str | int | Decimal) -> int:
     """Parse "1234.56" (or an int of whole yuan, or a Decimal) into fen; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError("money must be a decimal string of yuan such as \"1234.56\", not a float")
     if isinstance(value, int):
         return value * FEN_PER_YUAN

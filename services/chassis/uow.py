@@ -65,7 +65,7 @@ class UnitOfWork:
     def emit(self, payload: EventPayload, *, subject: str | None = None) -> Envelope:
         """Add the event to the outbox in this transaction."""
         envelope = Envelope.wrap(payload, source=f"/goumai/{self.service}", subject=subject)
-        key, value, headers = envelope.to_kafka()
+        _, value, headers = envelope.to_kafka()
         self._pending_rows.append(
             {
                 "event_id": envelope.id,

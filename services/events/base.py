@@ -7,12 +7,13 @@ so events about one thing arrive in order.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,7 +45,7 @@ class EventSpec:
     version: int
     producer: str
     key_field: str
-    payload: type[EventPayload]
+    payload: builtins.type[EventPayload]
     summary: str
 
     def topic(self, prefix: str = DEFAULT_PREFIX) -> str:
@@ -55,20 +56,20 @@ REGISTRY: dict[str, EventSpec] = {}
 P = TypeVar("P", bound=type[EventPayload])
 
 
-def event(type: str, *, key: str, version: int = 1) -> Callable[[P], P]:
+def event(event_type: str, *, key: str, version: int = 1) -> Callable[[P], P]:
     """Declare a payload class as the schema of event `type`, keyed by its field `key`."""
 
     def register(cls: P) -> P:
-        producer = type.split(".", 1)[0]
+        producer = event_type.split(".", 1)[0]
         if producer not in PRODUCERS:
-            raise ValueError(f"{type}: unknown producing service {producer}")
-        if key not in cls.model_fields:
-            raise ValueError(f"{type}: key field {key} is not a field of {cls.__name__}")
-        if type in REGISTRY:
-            raise ValueError(f"{type} declared twice")
-        spec = EventSpec(type, version, producer, key, cls, (cls.__doc__ or "").strip())
+            raise ValueError(f"{event_type}: unknown producing service {producer}")
+        if key not in cast(builtins.type[EventPayload], cls).model_fields:
+            raise ValueError(f"{event_type}: key field {key} is not a field of {cls.__name__}")
+        if event_type in REGISTRY:
+            raise ValueError(f"{event_type} declared twice")
+        spec = EventSpec(event_type, version, producer, key, cls, (cls.__doc__ or "").strip())
         cls.__event__ = spec
-        REGISTRY[type] = spec
+        REGISTRY[event_type] = spec
         return cls
 
     return register
@@ -107,8 +108,8 @@ class Envelope(BaseModel):
         return REGISTRY.get(self.type)
 
     def payload(self) -> EventPayload:
-        spec = REGISTRY[self.type]
-        return spec.payload.model_validate(self.data)
+        model: type[EventPayload] = REGISTRY[self.type].payload
+        return model.model_validate(self.data)
 
     def topic(self, prefix: str = DEFAULT_PREFIX) -> str:
         spec = REGISTRY.get(self.type)
@@ -132,7 +133,9 @@ class Envelope(BaseModel):
         return self.partitionkey.encode(), value, headers
 
     @classmethod
-    def from_kafka(cls, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | tuple[Any, ...]) -> Envelope:
+    def from_kafka(
+        cls, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | tuple[Any, ...]
+    ) -> Envelope:
         h = {k: v.decode() for k, v in headers}
         if "ce_id" not in h:
             raise ValueError("not a CloudEvents binary-mode message: no ce_id header")

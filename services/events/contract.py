@@ -33,6 +33,10 @@ class ContractSigned(EventPayload):
     starts_on: date
     ends_on: date
     amount: Money
+    service_type: str = ""
+    department: str = ""
+    schedule: str = "monthly"  # monthly | quarterly | half_yearly | yearly
+    periods: list[str] = []  # the settlement periods, labelled as assessments label them
 
 
 @event("contract.filed", key="contract_id")

@@ -9,6 +9,7 @@ Several processes may share the file; in one process a publish wakes consumers a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -244,10 +245,8 @@ class EmbeddedConsumer:
             if msgs or remaining <= 0:
                 return msgs
             # Woken at once by a publish in this process; other processes are seen on the next look.
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(remaining, 0.25))
-            except TimeoutError:
-                pass
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         if not offsets:
