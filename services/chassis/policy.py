@@ -108,7 +108,22 @@ class ContractSection(_Strict):
     payment_factor_percent: dict[str, Decimal] = {"优秀": Decimal(100), "良好": Decimal(100),
                                                   "合格": Decimal(90), "不合格": Decimal(70)}
     excellent_reward_percent: Decimal = Decimal(0)
+    reward_grade: str = "优秀"  # the grade the reward goes to (seed 002: 优秀 suppliers get 10% more)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check_contract(self) -> ContractSection:
+        for b in self.method_bands:
+            if b.below_fen is not None and b.below_fen <= b.from_fen:
+                raise ValueError(f"method band from {b.from_fen} fen must end above where it starts")
+        for grade, pct in self.payment_factor_percent.items():
+            if not Decimal(0) <= pct <= Decimal(100):
+                raise ValueError(f"payment_factor_percent[{grade}] must be between 0 and 100")
+        if not Decimal(0) <= self.excellent_reward_percent <= Decimal(100):
+            raise ValueError("excellent_reward_percent must be between 0 and 100")
+        if self.max_term_months_continuous < self.max_term_months:
+            raise ValueError("max_term_months_continuous must be at least max_term_months")
+        return self
 
 
 
