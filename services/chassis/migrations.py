@@ -18,11 +18,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 SERVICES_ROOT = Path(__file__).resolve().parents[1]
+# Processes outside services/ that own a database too: name → (models module, migrations folder).
+OTHER_HISTORIES = {"gateway": ("gateway.models", SERVICES_ROOT.parent / "gateway" / "migrations")}
+
+
+def migrations_dir(service: str) -> Path:
+    if service in OTHER_HISTORIES:
+        return OTHER_HISTORIES[service][1]
+    return SERVICES_ROOT / service / "migrations"
+
+
+def models_module(service: str) -> str:
+    if service in OTHER_HISTORIES:
+        return OTHER_HISTORIES[service][0]
+    return f"services.{service}.models"
 
 
 def alembic_config(service: str, url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(SERVICES_ROOT / service / "migrations"))
+    cfg.set_main_option("script_location", str(migrations_dir(service)))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["service"] = service
     return cfg
@@ -30,7 +44,7 @@ def alembic_config(service: str, url: str) -> Config:
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
     """Apply migrations (blocking; runs its own event loop, so call it from a thread inside async code)."""
-    importlib.import_module(f"services.{service}.models")
+    importlib.import_module(models_module(service))
     db = make_url(url).database
     if make_url(url).get_backend_name() == "sqlite" and db and db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
