@@ -145,6 +145,9 @@ ServiceName = Annotated[str, Path(description="catalogue, budget, registry, cont
 
 async def _forward(request: Request, service: str) -> Response:
     gw = gateway_of(request)
+    if service == "public":
+        raise Problem("method_not_allowed", "the public disclosure API is read-only (GET)", status=405,
+                      title="Method not allowed")
     if service not in gw.services:
         raise NotFound("gateway.service.unknown",
                        f"no service {service!r} behind this gateway; services: {', '.join(gw.services)}",
