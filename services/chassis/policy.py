@@ -47,16 +47,42 @@ Fen = Annotated[int, BeforeValidator(_fen)]
 
 # ---------------------------------------------------------------- catalogue
 class NegativeListRule(_Strict):
-    code: str  # machine code, e.g. "hire_people_or_posts"
+    """One entry of the negative list (负面清单). An item is refused when its name or content holds one of
+    `keywords`, or a keyword of every group in `all_of` (e.g. works + services = a bundle), or it declares
+    one of `flags`. Phrases in `exceptions` are removed from the text before matching (工程监理 is a
+    service, not works). A finance reviewer may record a justified override for a keyword match when the
+    rule is `overridable`; a declared flag is a fact about the item and is never overridden."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")  # machine code, e.g. "hire_people_or_posts"
     label: str  # 购人、购岗
     basis: str  # where the rule comes from (seed file, regulation)
-    keywords: list[str] = Field(min_length=1)  # matched in item name/content, case-insensitive
+    keywords: list[str] = []  # matched in item name/content, case- and width-insensitive
+    all_of: list[list[str]] = []  # every group must match (a combination such as works + services)
+    exceptions: list[str] = []  # phrases removed before matching, e.g. "工程监理"
     flags: list[str] = []  # item attributes that trigger the rule directly, e.g. "labour_dispatch"
+    overridable: bool = True
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> NegativeListRule:
+        if not (self.keywords or self.all_of or self.flags):
+            raise ValueError(f"negative-list rule {self.code!r} needs keywords, all_of or flags")
+        if any(not group for group in self.all_of):
+            raise ValueError(f"negative-list rule {self.code!r}: an all_of group is empty")
+        return self
 
 
 class CatalogueSection(_Strict):
     publication_working_days: int = Field(10, ge=1, le=60)
     negative_list: list[NegativeListRule] = []
+
+    @field_validator("negative_list")
+    @classmethod
+    def _unique_codes(cls, v: list[NegativeListRule]) -> list[NegativeListRule]:
+        codes = [r.code for r in v]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"negative-list rule codes must be unique; repeated: {', '.join(dupes)}")
+        return v
 
 
 # ---------------------------------------------------------------- budget

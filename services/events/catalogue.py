@@ -19,6 +19,11 @@ class CataloguePublished(EventPayload):
     published_on: date
     item_count: int
     overdue: bool = False
+    # additive (schema 1): where and by which rule the deadline was counted
+    region: str | None = None
+    publication_due: date | None = None
+    due_provisional: bool = False
+    policy: str | None = None
 
 
 @event("catalogue.item.added", key="item_code")
@@ -33,6 +38,10 @@ class CatalogueItemAdded(EventPayload):
     name: str
     level1_class: str
     service_type: str
+    # additive (schema 1)
+    region: str | None = None
+    service_type_code: str | None = None
+    effective_from: date | None = None
 
 
 @event("catalogue.item.withdrawn", key="item_code")
@@ -45,3 +54,7 @@ class CatalogueItemWithdrawn(EventPayload):
     version: int
     item_code: str
     reason: str
+    # additive (schema 1)
+    region: str | None = None
+    name: str | None = None
+    effective_from: date | None = None
