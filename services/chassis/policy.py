@@ -187,24 +187,86 @@ class AssessmentSection(_Strict):
 
 
 # ---------------------------------------------------------------- registry
+REVIEW_CONDITIONS = (
+    "independent_civil_liability",  # 独立承担民事责任的能力
+    "governance_internal_control",  # 治理结构健全、内部管理和监督制度完善
+    "finance_accounting",  # 健全的财务会计和资产管理制度
+    "facilities_staff_expertise",  # 提供服务所必需的设施、人员和专业技术能力
+    "professional_qualifications",  # 相关专业资质
+    "tax_social_security",  # 依法缴纳税收和社会保障资金的良好记录
+    "no_major_violation",  # 前三年内无重大违法记录
+    "not_abnormal_or_dishonest",  # 未列入经营异常名录或严重违法失信名单
+)
+CREDIT_RECORD_KINDS = (
+    "false_materials",  # 提供虚假材料
+    "breach",  # 违约前科
+    "major_violation",  # 重大违法违规
+    "serious_dishonesty",  # 严重违法失信名单
+    "abnormal_operation",  # 经营异常名录
+    "fraud",  # 弄虚作假、冒领财政资金
+)
+
+
 class BlacklistRule(_Strict):
-    code: str  # consecutive_failing | serious_violation | fraud | false_claim
-    consecutive_failing_periods: int | None = None
+    """Blacklisting from assessment results. `consecutive_failing`: `consecutive_failing_periods`
+    failing periods in a row of one contract; `serious_violation` / `fraud`: the flag on
+    assessment.finalized; any rule also fires when one of `violations` appears in the event's list.
+    `years` None = indefinite."""
+
+    code: str  # consecutive_failing | serious_violation | fraud | false_claim | …
+    consecutive_failing_periods: int | None = Field(None, ge=1)
     years: int | None = Field(None, ge=1, le=3)  # None = indefinite
     source: str = "assessment"
+    label: str = ""
+    violations: list[str] = []  # violation codes in assessment.finalized.violations that fire it
+
+
+BLACKLIST_SOURCES = ("assessment", "fraud", "false_claim", "violation", "authority")
 
 
 class RegistrySection(_Strict):
     blacklist_rules: list[BlacklistRule] = [
         BlacklistRule(code="consecutive_failing", consecutive_failing_periods=2, years=1),
-        BlacklistRule(code="serious_violation", years=2),
+        BlacklistRule(code="serious_violation", years=2, source="violation"),
         BlacklistRule(code="fraud", years=3, source="fraud"),
+        BlacklistRule(code="false_claim", years=3, source="false_claim", violations=["false_claim"]),
     ]
-    blacklist_min_years: int = 1
-    blacklist_max_years: int = 3
+    blacklist_min_years: int = Field(1, ge=1)
+    blacklist_max_years: int = Field(3, ge=1)
+    blacklist_indefinite_allowed: bool = True
     renewal_min_average: Decimal = Decimal(85)
+    renewal_min_periods: int = Field(1, ge=1)  # periods the last cycle needs before it can justify renewal
     failing_cycle_excludes_next: bool = True
-    violation_lookback_years: int = 3
+    failing_cycle_exclusion_months: int = Field(12, ge=1, le=60)  # "the next cycle", from the failing one's end
+    violation_lookback_years: int = Field(3, ge=1, le=10)  # no major violation in the last three years
+    history_window_years: int = Field(3, ge=1, le=10)  # history read for the last cycle
+    veto_record_kinds: list[str] = list(CREDIT_RECORD_KINDS)  # one-vote veto (一票否决)
+    review_conditions: list[str] = list(REVIEW_CONDITIONS)
+    qualification_required: bool = True  # a current professional qualification per service type
+    qualification_exempt_service_types: list[str] = []
+    directory_recent_periods: int = Field(4, ge=1, le=24)  # ranking by the average of the last N periods
+
+    @model_validator(mode="after")
+    def _check(self) -> RegistrySection:
+        if self.blacklist_min_years > self.blacklist_max_years:
+            raise ValueError("blacklist_min_years must not exceed blacklist_max_years")
+        for r in self.blacklist_rules:
+            if r.years is None and not self.blacklist_indefinite_allowed:
+                raise ValueError(f"blacklist rule {r.code}: indefinite, but blacklist_indefinite_allowed is false")
+            if r.years is not None and not self.blacklist_min_years <= r.years <= self.blacklist_max_years:
+                raise ValueError(f"blacklist rule {r.code}: years must be within "
+                                 f"{self.blacklist_min_years}..{self.blacklist_max_years}")
+            if r.source not in BLACKLIST_SOURCES:
+                raise ValueError(f"blacklist rule {r.code}: unknown source {r.source!r}")
+            if r.code == "consecutive_failing" and not r.consecutive_failing_periods:
+                raise ValueError("blacklist rule consecutive_failing needs consecutive_failing_periods")
+        for k in self.veto_record_kinds:
+            if k not in CREDIT_RECORD_KINDS:
+                raise ValueError(f"unknown veto record kind {k!r}; known: {', '.join(CREDIT_RECORD_KINDS)}")
+        for c in self.review_conditions:
+            if c not in REVIEW_CONDITIONS:
+                raise ValueError(f"unknown review condition {c!r}; known: {', '.join(REVIEW_CONDITIONS)}")
+        return self
 
 
 # ---------------------------------------------------------------- the pack

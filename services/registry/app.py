@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.registry import api, clients, handlers
 from services.chassis.app import ServiceSpec, create_service_app
 from services.chassis.settings import Settings
+from services.registry import api, clients, handlers
 
 SPEC = ServiceSpec(
     name="registry",

@@ -1,4 +1,4 @@
-from services.registry.models import Base
 from services.chassis.migrations import run_env
+from services.registry.models import Base
 
 run_env(Base.metadata)
