@@ -1,1 +1,2 @@
-"""The budget service: budget lines, two-up-two-down, thresholds and filings, the funds ledger, disclosure and statistics."""
+"""The budget service: budget lines, two-up-two-down, thresholds and filings, the funds ledger, disclosure
+and statistics."""

@@ -20,6 +20,10 @@ class BudgetLineApproved(EventPayload):
     one_off: bool = False
     finance_approval_required: bool = False
     filing_required: bool = False
+    name: str = ""
+    method: str = ""
+    level1_class: str = ""
+    policy: str = ""
 
 
 @event("budget.funds.reserved", key="line_id")
@@ -55,3 +59,4 @@ class BudgetPaymentRecorded(EventPayload):
     paid_total: Money
     contract_id: str | None = None
     settlement_id: str | None = None
+    period: str | None = None
