@@ -1,1 +1,2 @@
-"""The assessment service: indicator systems, inspections, satisfaction surveys, multi-party scoring and published results."""
+"""The assessment service: indicator systems, inspections, satisfaction surveys, multi-party scoring
+and published results."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -173,7 +173,10 @@ class AssessmentSection(_Strict):
                                                "一般": Decimal(60), "差": Decimal(0)}
     satisfied_levels: list[str] = ["优", "较好"]
     min_response_rate_percent: Decimal = Decimal(95)
-    response_window_days: int = 5
+    response_window_days: int = Field(5, ge=0, le=60)
+    # How the supplier's response window is counted: Chinese working days (with make-up workdays) or
+    # calendar days; the draft day itself is not counted.
+    response_window_kind: Literal["working", "calendar"] = "working"
     veto_grade: str = "不合格"
 
     @model_validator(mode="after")
@@ -183,6 +186,12 @@ class AssessmentSection(_Strict):
             raise ValueError("grade_bands must run from the highest min_score down to 0")
         if sum(self.party_weights.values()) != 100:
             raise ValueError("party_weights must add up to 100")
+        if set(self.party_weights) - {"purchaser", "recipients", "third_party"}:
+            raise ValueError("party_weights names only purchaser, recipients and third_party")
+        if self.veto_grade not in {b.grade for b in self.grade_bands}:
+            raise ValueError("veto_grade must be one of the grade bands")
+        if set(self.satisfied_levels) - set(self.survey_level_points):
+            raise ValueError("satisfied_levels must be levels of survey_level_points")
         return self
 
 

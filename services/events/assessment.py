@@ -36,6 +36,9 @@ class AssessmentFinalized(EventPayload):
     serious_violation: bool = False
     fraud: bool = False
     policy: str
+    veto: bool = False  # a veto item (一票否决) capped the grade
+    indicator_system: str | None = None  # the indicator system version used, e.g. "property_management@v1"
+    decision: str | None = None  # the decision on the supplier's response, if it responded
 
 
 @event("assessment.published", key="contract_id")
@@ -48,3 +51,5 @@ class AssessmentPublished(EventPayload):
     period: str
     score: Decimal
     grade: str
+    service_type: str = ""
+    department: str = ""
