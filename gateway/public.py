@@ -2,7 +2,8 @@
 service's own public route, anonymously (any Authorization header is verified by the gateway, then
 not passed on, so the service answers exactly what the public may see).
 
-A kind whose route the service has not built yet answers 503 problem+json naming the service."""
+A kind whose route the service has not built yet answers 503 problem+json naming the service (the service
+answers its router's own 404 for the kind's root); an unknown path below a kind answers 404."""
 
 from __future__ import annotations
 
@@ -24,12 +25,16 @@ class PublicKind:
 
 
 PUBLIC: dict[str, PublicKind] = {
-    "catalogues": PublicKind("catalogue", "/public/catalogues", "Published guidance catalogues 指导性目录"),
-    "annual-plans": PublicKind("budget", "/public/annual-plans", "Annual purchase plans 年度购买计划"),
+    # GET /catalogues and /catalogues/{id}: the anonymous caller sees published catalogues only.
+    "catalogues": PublicKind("catalogue", "/catalogues", "Published guidance catalogues 指导性目录"),
+    # GET /plans/{department}/{fiscal_year}: a department's annual plan (no list of plans yet).
+    "annual-plans": PublicKind("budget", "/plans", "Annual purchase plans 年度购买计划"),
+    # Not built yet by the contract and assessment services: the gateway answers 503 naming them.
     "contract-notices": PublicKind("contract", "/public/contract-notices", "Contract notices 合同公告"),
     "assessment-results": PublicKind("assessment", "/public/assessment-results",
                                      "Performance assessment results 绩效评价结果"),
-    "blacklist": PublicKind("registry", "/public/blacklist", "Blacklist of suppliers 黑名单"),
+    # GET /blacklist/public: entries in force.
+    "blacklist": PublicKind("registry", "/blacklist/public", "Blacklist of suppliers 黑名单"),
 }
 
 router = APIRouter(prefix="/api/public", tags=["public disclosure"])
@@ -66,6 +71,8 @@ async def _disclose(request: Request, kind: str) -> Response:
                                anonymous=True)
     if await _is_unbuilt_route(resp):
         await resp.aclose()
+        if rest.strip("/"):
+            raise NotFound("gateway.public.not_found", f"no such public {kind} resource", field="path")
         raise Unavailable("gateway.public.not_available",
                           f"the {entry.service} service does not publish {kind} yet",
                           title="Not available yet", service=entry.service)
@@ -78,11 +85,11 @@ async def _disclose(request: Request, kind: str) -> Response:
     return stream_back(resp)
 
 
-@router.api_route("/{kind}", methods=["GET", "HEAD"], summary="A public disclosure list (no token)")
+@router.get("/{kind}", summary="A public disclosure list (no token)")
 async def disclose_list(request: Request, kind: Kind) -> Response:
     return await _disclose(request, kind)
 
 
-@router.api_route("/{kind}/{path:path}", methods=["GET", "HEAD"], summary="One published record (no token)")
+@router.get("/{kind}/{path:path}", summary="One published record (no token)")
 async def disclose_one(request: Request, kind: Kind, path: str) -> Response:
     return await _disclose(request, kind)

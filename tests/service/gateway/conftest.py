@@ -97,10 +97,10 @@ async def edge(gateway_db: str, keys_dir: Path) -> AsyncIterator[GatewayFactory]
         yield make
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def stack(pg_urls: dict[str, str], kafka_bootstrap: str, keys_dir: Path,
                 gateway_db: str) -> AsyncIterator[tuple[Cluster, Gateway]]:
-    """The five services in-process on Postgres and Kafka, and the gateway in front of them (one per module)."""
+    """The five services in-process on Postgres and Kafka, and the gateway in front of them (one per test session)."""
     c = Cluster(db_urls=pg_urls, bus="kafka", kafka=kafka_bootstrap, log_path=None, keys=keys_dir)
     await c.start(*SERVICES)
     try:

@@ -29,12 +29,12 @@ def echo_app() -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="text/plain")
 
-    @app.get("/public/catalogues")
+    @app.get("/catalogues")
     async def public_catalogues(request: Request) -> JSONResponse:
         return JSONResponse({"items": [{"id": "c1"}], "total": 1, "limit": 50, "offset": 0,
                              "saw_authorization": "authorization" in request.headers})
 
-    @app.get("/public/catalogues/{cid}")
+    @app.get("/catalogues/{cid}")
     async def public_catalogue(cid: str) -> JSONResponse:
         return JSONResponse({"type": "about:blank", "status": 404, "code": "catalogue.catalogue.not_found",
                              "detail": f"no published catalogue {cid}"}, status_code=404,

@@ -37,6 +37,12 @@ async def test_not_built_yet_is_503_naming_the_service(edge) -> None:
     assert r.json()["code"] == "gateway.public.not_available" and r.json()["service"] == "registry"
 
 
+async def test_unknown_path_below_a_kind_is_404(edge) -> None:
+    gw = await edge({"registry": httpx.ASGITransport(app=echo_app())})
+    r = await gw.client.get("/api/public/blacklist/x/y")
+    assert r.status_code == 404 and r.json()["code"] == "gateway.public.not_found"
+
+
 async def test_service_down_is_503_naming_it(edge) -> None:
     gw = await edge({})
     for kind, entry in PUBLIC.items():
