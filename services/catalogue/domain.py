@@ -389,7 +389,7 @@ def check_publish(v: VersionFacts, *, published_on: date, today: date) -> None:
         raise Conflict("catalogue.publish.not_issued", f"version {v.number} is a draft; issue it first",
                        field="version", rule="draft → issued → published")
     if v.status == Status.PUBLISHED:
-        raise Conflict("catalogue.publish.already", f"version {v.number} was published on {v.published_on}",
+        raise Conflict("catalogue.publish.already", f"version {v.number} was already published on {v.published_on}",
                        field="version", rule="draft → issued → published")
     assert v.issued_on is not None
     if published_on < v.issued_on:
