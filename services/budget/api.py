@@ -328,7 +328,7 @@ async def half_year_report(month: Annotated[str, Path(pattern=r"^\d{4}-\d{2}$")]
     year, mon = (int(x) for x in month.split("-"))
     if not 1 <= mon <= 12:
         raise Unprocessable("budget.period.invalid", f"{month}: no such month", field="month", rule="YYYY-MM")
-    pack = ctx.policy(date(year, mon, 1))
+    pack = service.pack_for(ctx, region or principal.region, date(year, mon, 1))
     label = domain.report_period(year, mon, pack.budget)
     q, s = await service.statistics(uow=uow, principal=principal,
                                     q=service.StatQuery(period=label, region=region, department=department))

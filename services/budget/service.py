@@ -78,8 +78,10 @@ def _touch(line: BudgetLine) -> None:
     line.updated_at = utcnow()
 
 
-def _pack(ctx: ServiceContext) -> PolicyPack:
-    return ctx.policy(business_date(utcnow()))
+def pack_for(ctx: ServiceContext, region: str | None, on: date | None = None) -> PolicyPack:
+    """The pack in force: the region's own pack when there is one (e.g. "zhengzhou"), else the deployment's."""
+    name = region if region and region in ctx.policies.names else None
+    return ctx.policy(on or business_date(utcnow()), pack=name)
 
 
 def funds_of(line: BudgetLine) -> Funds:
@@ -185,7 +187,7 @@ async def submit_line(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
     new_status = domain.transition(line.status, Step.SUBMIT)
     if ex_ante:
         line.ex_ante_assessment = ex_ante
-    pack = _pack(ctx)
+    pack = pack_for(ctx, line.region)
     domain.check_ex_ante(line.amount_fen, line.ex_ante_assessment, pack.budget, pack_ref=pack.ref)
     if line.item_withdrawn:
         raise _withdrawn(line)
@@ -226,7 +228,7 @@ async def resubmit_line(*, uow: UnitOfWork, ctx: ServiceContext, principal: Prin
     domain.check_within_control(line.control_fen, chosen)
     if ex_ante:
         line.ex_ante_assessment = ex_ante
-    pack = _pack(ctx)
+    pack = pack_for(ctx, line.region)
     domain.check_ex_ante(chosen, line.ex_ante_assessment, pack.budget, pack_ref=pack.ref)
     if line.item_withdrawn:
         raise _withdrawn(line)
@@ -274,7 +276,7 @@ async def approve_line(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princ
     line = await _line(uow, line_id, principal, lock=True)
     _check_version(line, version)
     domain.transition(line.status, Step.APPROVE)
-    _approve(uow, _pack(ctx), principal, line, amount=line.amount_fen, step=Step.APPROVE, note=note)
+    _approve(uow, pack_for(ctx, line.region), principal, line, amount=line.amount_fen, step=Step.APPROVE, note=note)
     await uow.commit()
     return line
 
@@ -294,7 +296,7 @@ async def approve_one_off(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pr
                             field="amount", rule="approval ≤ request")
     line.one_off = True
     line.one_off_reason = why
-    _approve(uow, _pack(ctx), principal, line, amount=chosen, step=Step.ONE_OFF, note=why)
+    _approve(uow, pack_for(ctx, line.region), principal, line, amount=chosen, step=Step.ONE_OFF, note=why)
     await uow.commit()
     return line
 
@@ -633,7 +635,7 @@ async def _open_filing(uow: UnitOfWork, ctx: ServiceContext, line: BudgetLine, k
                                                       Filing.contract_id == contract_id))).scalar_one_or_none()
     if exists is not None:
         return None
-    pack = ctx.policy(started_on)
+    pack = pack_for(ctx, line.region, started_on)
     filing = Filing(id=str(uuid.uuid4()), line_id=line.id, department=line.department, region=line.region,
                     kind=kind.value, contract_id=contract_id, started_on=started_on,
                     due_on=domain.filing_due(kind, started_on, pack.budget), cause_event_id=cause,
