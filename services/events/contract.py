@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import BaseModel, ConfigDict
+
 from services.chassis.money import Money
 from services.events.base import EventPayload, event
+
+
+class ScheduledInstalment(BaseModel):
+    """One instalment of a contract's settlement schedule."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    period: str
+    starts_on: date
+    ends_on: date
+    amount: Money
 
 
 @event("contract.awarded", key="contract_id")
@@ -37,6 +49,11 @@ class ContractSigned(EventPayload):
     department: str = ""
     schedule: str = "monthly"  # monthly | quarterly | half_yearly | yearly
     periods: list[str] = []  # the settlement periods, labelled as assessments label them
+    instalments: list[ScheduledInstalment] = []  # the periods with their amounts (they add up to `amount`)
+    method: str = ""
+    filing_required: bool = False
+    filing_due_on: date | None = None
+    assessor_org: str | None = None
 
 
 @event("contract.filed", key="contract_id")
@@ -102,3 +119,6 @@ class ContractFlagged(EventPayload):
     supplier_code: str
     reason: str
     cause_event_id: str | None = None
+    line_id: str = ""
+    department: str = ""
+    status: str = ""

@@ -10,7 +10,7 @@ import pytest
 
 from services.chassis.errors import Conflict, Unprocessable
 from services.chassis.money import yuan_to_fen
-from services.chassis.policy import PolicyBook, PolicyPack
+from services.chassis.policy import MethodBand, PolicyBook, PolicyPack
 from services.contract import domain as d
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -72,18 +72,31 @@ def test_changzhou_under_50_wan_tender_or_designated(changzhou: PolicyPack) -> N
 
 
 def test_changzhou_micro_items_by_price_comparison(changzhou: PolicyPack) -> None:
-    """002_88cf206893e82986.txt: 对于部分"微"服务项目,由多家服务单位提供价格后,进行比价采购
-    (邮政、书店、美发、洗衣、汽车清洗)."""
-    for st in ("邮政", "洗衣", "汽车清洗"):
-        dec = d.check_method(changzhou, method="price_comparison", amount_fen=20 * WAN, service_type=st, renewal=False)
-        assert dec.within_policy and dec.allowed == ("price_comparison",), st
-        assert not d.check_method(changzhou, method="public_tender", amount_fen=20 * WAN, service_type=st,
-                                  renewal=False).within_policy
+    """002_88cf206893e82986.txt: 对于部分"微"服务项目,由多家服务单位提供价格后,进行比价采购."""
     small = d.check_method(changzhou, method="price_comparison", amount_fen=yuan_to_fen("49999.99"),
-                           service_type="绿化", renewal=False)
-    assert small.within_policy
-    # the type band stops at 50万: a large postal contract is tendered like any other
-    assert d.check_method(changzhou, method="public_tender", amount_fen=50 * WAN, service_type="邮政",
+                           service_type="greening", renewal=False)
+    assert small.within_policy and small.allowed == ("price_comparison",)
+    assert not d.check_method(changzhou, method="public_tender", amount_fen=yuan_to_fen("49999.99"),
+                              service_type="greening", renewal=False).within_policy
+    assert not d.check_method(changzhou, method="price_comparison", amount_fen=5 * WAN, service_type="greening",
+                              renewal=False).within_policy
+
+
+def test_a_band_naming_service_types_wins(changzhou: PolicyPack) -> None:
+    """002_88cf206893e82986.txt: micro services (邮政、书店、美发、洗衣、汽车清洗) by type, below 50万."""
+    section = changzhou.contract.model_copy(update={"method_bands": [
+        MethodBand.model_validate({"from": "0", "below": "50万", "service_types": ["laundry", "postal"],
+                                   "first_cycle": ["price_comparison"]}),
+        *changzhou.contract.method_bands]})
+    pack = changzhou.model_copy(update={"contract": section})
+    for st in ("laundry", "postal"):
+        dec = d.check_method(pack, method="price_comparison", amount_fen=20 * WAN, service_type=st, renewal=False)
+        assert dec.within_policy and dec.allowed == ("price_comparison",) and "laundry" in dec.band
+        assert d.check_method(pack, method="price_comparison", amount_fen=20 * WAN, service_type=st,
+                              renewal=True).within_policy  # no renewal list: the first cycle's
+    assert not d.check_method(pack, method="price_comparison", amount_fen=20 * WAN, service_type="property",
+                              renewal=False).within_policy
+    assert d.check_method(pack, method="public_tender", amount_fen=50 * WAN, service_type="postal",
                           renewal=False).within_policy
 
 
