@@ -134,8 +134,8 @@ async def test_dates_and_states_are_checked(cluster) -> None:
 
 
 async def test_in_year_adjustment_keeps_history_and_reads_as_of_any_date(cluster) -> None:
-    """001_5078ddae3d782c1e.txt: 根据上级文件要求和我市实际及时做出动态调整,同步向社会公布 — a new version with a reason,
-    the old one kept; the catalogue in force on any date can be read; withdrawals reach the budget service."""
+    """001_5078ddae3d782c1e.txt: 根据上级文件要求和我市实际及时做出动态调整,同步向社会公布 — a new version with
+    a reason, the old one kept; the catalogue in force on any date can be read; withdrawals reach the budget service."""
     c = await cluster("catalogue")
     cat = Cat(c, dept())
     await cat.open(2025)
