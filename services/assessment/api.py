@@ -319,10 +319,10 @@ async def publish(assessment_id: str, uow: UowDep,
 
 
 # ---------------------------------------------------------------- public results
-public = APIRouter(prefix="/public", tags=["public results (信息公开)"])
+public = APIRouter(prefix="/public/assessment-results", tags=["public results (信息公开)"])
 
 
-@public.get("/assessments", response_model=Page[PublicAssessmentOut],
+@public.get("", response_model=Page[PublicAssessmentOut],
             summary="Published assessments by contract and supplier, without respondents' identities")
 async def public_assessments(session: SessionDep, _p: Annotated[Principal, Allow(*EVERYONE)],
                              contract_id: str | None = None, supplier_code: str | None = None,
@@ -332,7 +332,7 @@ async def public_assessments(session: SessionDep, _p: Annotated[Principal, Allow
     return Page(items=[public_out(a) for a in rows], total=total, limit=limit, offset=offset)
 
 
-@public.get("/assessments/{assessment_id}", response_model=PublicAssessmentOut)
+@public.get("/{assessment_id}", response_model=PublicAssessmentOut)
 async def public_assessment(assessment_id: str, session: SessionDep,
                             _p: Annotated[Principal, Allow(*EVERYONE)]) -> PublicAssessmentOut:
     return public_out(await service.public_assessment(session, assessment_id))
