@@ -66,5 +66,5 @@ async def readyz(request: Request) -> Response:
         faults.append(f"database: {db}")
     detail = ", ".join(faults)
     return JSONResponse({**body, "type": "https://goumai.example/problems/gateway.not_ready", "title": "not ready",
-                         "status": 503, "code": "gateway.not_ready", "detail": detail, "not_ready": not_ready},
+                         "code": "gateway.not_ready", "detail": detail, "not_ready": not_ready},
                         status_code=503, media_type=PROBLEM_JSON)

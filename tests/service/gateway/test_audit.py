@@ -73,3 +73,25 @@ async def test_the_trail_is_append_only(edge) -> None:
     async with engine.connect() as conn:
         n = (await conn.execute(text("SELECT count(*) FROM gateway_audit WHERE org = 'D-AO'"))).scalar_one()
     assert n == 1
+
+
+async def test_gateway_history_migrates_sqlite_too(tmp_path) -> None:
+    # The embedded default keeps the gateway's trail in SQLite; it is append-only there as well.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.chassis.migrations import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/gateway.db"
+    await upgrade_async("gateway", url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO gateway_audit (at, subject, role, method, path, status) "
+                "VALUES (CURRENT_TIMESTAMP, 's', 'purchaser', 'POST', '/api/x', 201)"))
+        for sql in ("UPDATE gateway_audit SET status = 200", "DELETE FROM gateway_audit"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                async with engine.begin() as conn:
+                    await conn.execute(text(sql))
+    finally:
+        await engine.dispose()

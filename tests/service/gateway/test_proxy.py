@@ -119,3 +119,15 @@ async def test_portal_is_served(edge) -> None:
     assert r.status_code == 200 and "政府购买服务信息公开" in r.text
     assert (await gw.client.get("/portal/portal.js")).status_code == 200
     assert (await gw.client.get("/")).status_code in (307, 302)
+
+
+async def test_streams_a_request_body_that_is_not_retried(edge) -> None:
+    gw = await edge({"catalogue": httpx.ASGITransport(app=echo_app())})
+
+    async def body():
+        for _ in range(64):
+            yield b"y" * 4096
+
+    h = gw.auth("purchaser", org="D01", key=False)
+    r = await gw.client.put("/api/catalogue/echo/big", content=body(), headers=h)
+    assert r.status_code == 200 and r.json()["body_length"] == 64 * 4096

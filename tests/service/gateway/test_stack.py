@@ -106,3 +106,12 @@ async def test_public_disclosure_through_the_gateway(stack) -> None:
             assert r.json()["code"] == "gateway.public.not_available" and r.json()["service"] == entry.service
             missing.append(f"{kind} ({entry.service})")
     print(f"\npublic disclosures not built yet: {missing}")
+
+
+async def test_request_id_reaches_the_service(stack) -> None:
+    _, gw = stack
+    h = gw.auth("finance", org="F-410100", region="410100", key=False) | {"X-Request-ID": "gw-e2e-1"}
+    r = await gw.client.get("/api/registry/suppliers/91410100MA00000000", headers=h)
+    assert r.status_code in (404, 422), r.text
+    assert r.json()["request_id"] == "gw-e2e-1"  # the service's own problem names the gateway's request id
+    assert r.headers.get_list("x-request-id") == ["gw-e2e-1"]
