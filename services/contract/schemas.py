@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from stdnum.cn import uscc
 
 from services.chassis.money import Money, YuanIn
 from services.chassis.policy import PURCHASE_METHODS
@@ -14,9 +15,19 @@ from services.contract import models as m
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# Unified social credit code (统一社会信用代码): 18 characters; the registry checks the check character.
+
+
+def _credit_code(value: str) -> str:
+    if not uscc.is_valid(value):
+        raise ValueError("not a unified social credit code (统一社会信用代码): 18 characters with a valid check "
+                         "character")
+    return value
+
+
+# Unified social credit code (统一社会信用代码): 18 characters with a check character.
 SupplierCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                                pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+                                                pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),
+                         AfterValidator(_credit_code)]
 Schedule = Literal["monthly", "quarterly", "half_yearly", "yearly"]
 Method = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
                   Field(description="one of " + ", ".join(PURCHASE_METHODS))]

@@ -320,14 +320,20 @@ async def award_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pri
                                 cause=exc.code) from exc
         raise
     refusal = d.eligibility_refusal(answer)
+    renewal = c.renewal_of is not None
+    if refusal is not None and c.method == "single_source" and renewal and answer.get("single_source_renewal") is False:
+        raise Unprocessable("contract.method.single_source_not_qualified",
+                            f"single-source renewal refused: the registry says the last cycle does not qualify "
+                            f"(single_source_renewal = false): {refusal}", field="method",
+                            rule=f"single source only for a renewal after a qualifying cycle ({answer.get('policy')})",
+                            reasons=answer.get("reasons") or [])
     if refusal is not None:
         raise Unprocessable("contract.supplier.ineligible", f"supplier {c.supplier_code} is not eligible: {refusal}",
                             field="supplier_code", rule=f"registry eligibility ({answer.get('policy')})",
                             reasons=answer.get("reasons") or [])
     # 3. the method, now with the registry's word on a single-source renewal
     decision = d.check_method(pack, method=c.method, amount_fen=c.amount_fen, service_type=c.service_type,
-                              renewal=c.renewal_of is not None,
-                              single_source_renewal=bool(answer.get("single_source_renewal")))
+                              renewal=renewal, single_source_renewal=bool(answer.get("single_source_renewal")))
     if not decision.within_policy and not c.method_justification:
         raise Unprocessable("contract.method.single_source_not_qualified" if c.method == "single_source"
                             else "contract.method.outside_policy", "; ".join(decision.reasons), field="method",

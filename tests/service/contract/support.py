@@ -100,8 +100,8 @@ class World:
         item = await self.catalogue_item(service_type)
         budget = self.c.clients["budget"]
         body = {"region": REGION, "fiscal_year": YEAR, "item_code": item, "name": "行政中心物业服务",
-                "content": "安保、保洁、会务、设施设备维保", "recipients": "市级机关干部职工", "method": "public_tender",
-                "amount": amount}
+                "content": "安保、保洁、会务、设施设备维保", "recipients": "市级机关干部职工",
+                "method": "public_tender", "amount": amount}
         r = await budget.post("/lines", json=body, headers=self.purchaser())
         assert r.status_code == 201, r.text
         line = r.json()
@@ -142,7 +142,8 @@ class World:
         if not qualified:
             return code
         r = await reg.post(f"/suppliers/{code}/reviews", json={"items": [
-            {"condition": c, "passed": True, "evidence": f"材料 {c}", "reviewer": "王科长"} for c in REVIEW_CONDITIONS]},
+            {"condition": c, "passed": True, "evidence": f"材料 {c}", "reviewer": "王科长"}
+            for c in REVIEW_CONDITIONS]},
             headers=self.finance())
         assert r.status_code == 201 and r.json()["qualified"], r.text
         r = await reg.post(f"/suppliers/{code}/qualifications", json={
