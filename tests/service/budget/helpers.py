@@ -53,11 +53,16 @@ async def catalogue_for(c: Cluster, *, year: int = THIS_YEAR, region: str | None
                            json={"code": item_code, "name": name, "service_type": stype,
                                  "description": f"{name}(保洁、秩序维护、设备运行维护)"})
         assert r.status_code == 201, r.text
-    fin = c.auth("finance", org=f"FIN-{region}", region=region)
-    r = await cat.get(f"/catalogues/{cat_id}", headers=fin)
+    def fin() -> dict[str, str]:
+        return c.auth("finance", org=f"FIN-{region}", region=region)
+
+    r = await cat.get(f"/catalogues/{cat_id}", headers=fin())
     assert r.status_code == 200, r.text
-    r = await cat.post(f"/catalogues/{cat_id}/issue", headers=fin,
+    r = await cat.post(f"/catalogues/{cat_id}/issue", headers=fin(),
                        json={"revision": r.json()["version"]["revision"], "issued_on": f"{year}-01-05"})
+    assert r.status_code == 200, r.text
+    r = await cat.post(f"/catalogues/{cat_id}/publish", headers=fin(),
+                       json={"revision": r.json()["version"]["revision"], "published_on": f"{year}-01-06"})
     assert r.status_code == 200, r.text
     return Dept(c, code, region, year, cat_id)
 
