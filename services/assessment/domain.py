@@ -302,7 +302,7 @@ def finding_deduction(ind: Indicator, rule_code: str | None, count: int, explici
             raise Unprocessable("assessment.finding.deduction_mismatch",
                                 f"rule {rule_code} takes {computed} for {count} item(s), not {explicit}",
                                 field=f"{field_prefix}.deduction", rule="deduction = points_per_item × count")
-        return computed
+        return q2(computed)
     if explicit is None:
         raise Unprocessable("assessment.finding.deduction_missing", "name a rule or give the deduction",
                             field=f"{field_prefix}.deduction", rule="rule or deduction")
@@ -310,7 +310,7 @@ def finding_deduction(ind: Indicator, rule_code: str | None, count: int, explici
     if explicit < 0:
         raise Unprocessable("assessment.finding.deduction_negative", "a deduction is >= 0",
                             field=f"{field_prefix}.deduction", rule="deduction >= 0")
-    return explicit
+    return q2(explicit)
 
 
 @dataclass(frozen=True)

@@ -328,7 +328,7 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
     plan = Plan(
         id=_id(), contract_id=data.contract_id, supplier_code=supplier_code, service_type=service_type,
         department=department, line_id=line_id, period_kind=kind, periods=periods, assessor_org=data.assessor_org,
-        party_weights={k: str(v) for k, v in weights.items()}, indicator_system_id=system.id, policy_ref=pack.ref,
+        party_weights={k: _s(v) for k, v in weights.items()}, indicator_system_id=system.id, policy_ref=pack.ref,
         contract_known=known is not None, created_at=clock(),
     )
     session.add(plan)
@@ -390,6 +390,7 @@ async def record_inspection(*, uow: UnitOfWork, principal: Principal, plan_id: s
                             inspected_at=at, period=period, location=data.location, note=data.note,
                             recorded_by=principal.subject, created_at=clock())
     session.add(inspection)
+    await uow.flush()  # the inspection row before its findings (no ORM relationship orders them)
     rows: list[Finding] = []
     for n, f in enumerate(data.findings):
         ind = system.indicator(f.indicator)
