@@ -550,7 +550,7 @@ async def record_settlement(*, uow: UnitOfWork, event: AssessmentFinalized, even
     row = m.Settlement(
         id=str(uuid.uuid4()), contract_id=c.id, period=inst.period, period_index=inst.seq,
         assessment_id=event.assessment_id, event_id=event_id, score=str(event.score), grade=event.grade,
-        instalment_fen=inst.amount_fen, factor_percent=str(result.factor_percent.normalize()),
+        instalment_fen=inst.amount_fen, factor_percent=format(result.factor_percent.normalize(), "f"),
         amount_fen=result.amount_fen, withheld_fen=result.withheld_fen, withheld_reason=result.withheld_reason,
         reward_fen=result.reward_fen, policy=rule.policy or c.policy, status="approved", created_at=stamp)
     session.add(row)

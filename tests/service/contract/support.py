@@ -11,15 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from stdnum.cn import uscc
 
 from services.chassis.bus import OutMessage
 from services.chassis.calendar import business_date, utcnow
 from services.chassis.money import yuan_to_fen
 from services.chassis.policy import REVIEW_CONDITIONS
+from services.chassis.schema import inbox
 from services.events import Envelope, EventPayload
 from services.events.assessment import AssessmentFinalized
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, poll
 
 REGION = "changzhou"
 YEAR = 2025
@@ -258,3 +260,15 @@ async def publish(c: Cluster, *envelopes: Envelope) -> None:
 
 def envelope(payload: EventPayload, source: str = "/goumai/test") -> Envelope:
     return Envelope.wrap(payload, source=source)
+
+
+async def handled(c: Cluster, *event_ids: str) -> bool:
+    """True once the contract service's inbox holds every one of these events (handled or dead-lettered)."""
+    async with c.ctx("contract").sessions() as session:
+        rows = await session.execute(select(inbox.c.event_id).where(inbox.c.event_id.in_(event_ids)))
+        return len(set(rows.scalars())) == len(set(event_ids))
+
+
+async def wait_handled(c: Cluster, *envelopes: Envelope) -> None:
+    ids = [e.id for e in envelopes]
+    await poll(lambda: handled(c, *ids), message=f"contract handled {ids}")
