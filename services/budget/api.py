@@ -60,6 +60,7 @@ EVERYONE = ROLES
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
 # ---------------------------------------------------------------- shaping
@@ -124,7 +125,7 @@ async def create_line(body: LineIn, uow: UowDep, ctx: CtxDep, _key: IdempotencyK
 @lines.get("", response_model=Page[LineOut], summary="Budget lines in the caller's scope")
 async def list_lines(uow: UowDep, principal: Annotated[Principal, Allow(*READERS)],
                      department: str | None = None, region: str | None = None,
-                     fiscal_year: int | None = None, status_: Annotated[str | None, Query(alias="status")] = None,
+                     fiscal_year: Year = None, status_: Annotated[str | None, Query(alias="status")] = None,
                      flagged: bool | None = None, item_code: str | None = None,
                      limit: Limit = 50, offset: Offset = 0) -> Page[LineOut]:
     rows, total = await service.list_lines(uow=uow, principal=principal, department=department, region=region,
@@ -264,6 +265,16 @@ async def list_filings(uow: UowDep, principal: Annotated[Principal, Allow("purch
     return Page[FilingOut](items=[filing_out(f, day) for f in rows], total=total, limit=limit, offset=offset)
 
 
+@filings.get("/overdue", response_model=Page[FilingOut], summary="What is late: duties not filed by their due date")
+async def overdue_filings(uow: UowDep, principal: Annotated[Principal, Allow("purchaser", "finance", "auditor")],
+                          department: str | None = None, as_of: date | None = None, limit: Limit = 50,
+                          offset: Offset = 0) -> Page[FilingOut]:
+    day = as_of or business_date(utcnow())
+    rows, total = await service.list_filings(uow=uow, principal=principal, line_id=None, department=department,
+                                             kind=None, overdue=True, as_of=day, limit=limit, offset=offset)
+    return Page[FilingOut](items=[filing_out(f, day) for f in rows], total=total, limit=limit, offset=offset)
+
+
 @filings.post("/{filing_id}/file", response_model=FilingOut, summary="File the document for a duty")
 async def file_filing(filing_id: str, body: FilingIn, uow: UowDep,
                       principal: Annotated[Principal, Allow("purchaser")]) -> FilingOut:
@@ -312,7 +323,7 @@ ToQ = Annotated[date | None, Query(alias="to")]
 
 @stats.get("", response_model=StatisticsOut,
            summary="Counts, amounts and shares by class, service type, method, department and region")
-async def get_statistics(uow: UowDep, principal: StatReaders, fiscal_year: int | None = None,
+async def get_statistics(uow: UowDep, principal: StatReaders, fiscal_year: Year = None,
                          period: str | None = None, date_from: FromQ = None, date_to: ToQ = None,
                          region: str | None = None, department: str | None = None) -> StatisticsOut:
     q, s = await service.statistics(uow=uow, principal=principal,
@@ -322,7 +333,7 @@ async def get_statistics(uow: UowDep, principal: StatReaders, fiscal_year: int |
 
 @stats.get("/reports/{month}", response_model=StatisticsOut,
            summary="The half-year report due in January or July (e.g. 2024-07 covers 2024-H1)")
-async def half_year_report(month: Annotated[str, Path(pattern=r"^\d{4}-\d{2}$")], uow: UowDep, ctx: CtxDep,
+async def half_year_report(month: Annotated[str, Path(pattern=r"^2[01]\d{2}-\d{2}$")], uow: UowDep, ctx: CtxDep,
                            principal: StatReaders, region: str | None = None,
                            department: str | None = None) -> StatisticsOut:
     year, mon = (int(x) for x in month.split("-"))
@@ -349,7 +360,7 @@ def _rows(out: StatisticsOut) -> list[list[str]]:
            responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument."
                                                               "spreadsheetml.sheet": {}}}})
 async def export_statistics(uow: UowDep, principal: StatReaders, fmt: Annotated[Literal["csv", "xlsx"],
-                            Query(alias="format")] = "csv", fiscal_year: int | None = None,
+                            Query(alias="format")] = "csv", fiscal_year: Year = None,
                             period: str | None = None, date_from: FromQ = None, date_to: ToQ = None,
                             region: str | None = None, department: str | None = None) -> Response:
     q, s = await service.statistics(uow=uow, principal=principal,

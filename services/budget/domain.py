@@ -262,6 +262,9 @@ def period_bounds(label: str) -> tuple[date, date]:
         raise Unprocessable("budget.period.invalid", f"{label!r} is not a period such as 2025, 2025-H1, 2025-Q1 "
                             "or 2025-03", field="period", rule="period labels YYYY, YYYY-Hn, YYYY-Qn, YYYY-MM")
     year = int(m["y"])
+    if not 2000 <= year <= 2100:
+        raise Unprocessable("budget.period.invalid", f"{label!r}: the year must be between 2000 and 2100",
+                            field="period", rule="period labels YYYY, YYYY-Hn, YYYY-Qn, YYYY-MM")
     if m["h"]:
         first = 1 if m["h"] == "H1" else 7
         last = first + 5

@@ -779,6 +779,8 @@ async def on_contract_signed(*, uow: UnitOfWork, ctx: ServiceContext, event_id: 
     if line.purchased_on is None or signed_on < line.purchased_on:
         line.purchased_on = signed_on
         line.updated_at = utcnow()
+        uow.audit("budget.line.purchased", "budget_line", line.id,
+                  {"contract_id": contract_id, "signed_on": signed_on, "event_id": event_id})
     if line.filing_required:
         await _open_filing(uow, ctx, line, FilingKind.CONTRACT_COPY, contract_id, signed_on, event_id)
 

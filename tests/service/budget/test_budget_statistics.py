@@ -19,6 +19,7 @@ ITEMS = [
     (REPAIR, "办公用房维修保养服务", "repair"),
     (AUDIT, "审计服务", "audit"),
 ]
+NAMES = {code: name for code, name, _ in ITEMS}
 # Invented per-project amounts (万元) that add up to seed 000's group totals, with its purchase methods, and the
 # month each contract was signed in 2023.
 PROJECTS = [
@@ -42,7 +43,7 @@ async def _enter_xian(c) -> tuple[Dept, list[dict]]:
     for i, (item, wan, method, month) in enumerate(PROJECTS):
         ex_ante = "事前绩效评估报告" if Decimal(wan) >= 500 else None
         line = await approved_line(d, amount=_yuan(wan), item_code=item, method=method, ex_ante=ex_ante,
-                                   name=f"2023年度{dict((k, n) for k, n, _ in ITEMS)[item]}项目{i + 1}")
+                                   name=f"2023年度{NAMES[item]}项目{i + 1}")
         await deliver(c, envelope(ContractSigned(
             contract_id=uid("ctr-"), supplier_code="91610100X", line_id=line["line_id"],
             signed_on=date(2023, month, 10), starts_on=date(2023, month, 10), ends_on=date(2023, 12, 31),
