@@ -234,7 +234,8 @@ async def _system_for_plan(uow: UnitOfWork, principal: Principal, service_type: 
     row = await _new_system(uow, code=key, service_type=service_type, name=str(templates.TEMPLATES[key]["name"]),
                             template=key, indicators=[indicator_of(d) for d in templates.template_indicators(key)],
                             created_by=principal.subject)
-    await uow.flush()
+    await _flush_unique(uow, "assessment.indicator_system.version_race",
+                        "the indicator system was created by another request at the same time; retry")
     return row
 
 
