@@ -346,3 +346,30 @@ async def test_directory_lists_eligible_suppliers(cluster) -> None:
     assert [d["credit_code"] for d in listed["items"]] == [ok] and listed["total"] == 1
     assert unreviewed not in [d["credit_code"] for d in listed["items"]]
     assert listed["items"][0]["rank"] == 1 and listed["items"][0]["name"] == "甲绿化"
+
+
+async def test_the_one_round_trip_read_agrees_with_the_batch_read(cluster) -> None:
+    """Eligibility reads one supplier in one round trip on Postgres; the directory reads many in batches.
+    Both must give the same facts."""
+    from services.registry import service
+
+    c = await cluster("registry")
+    api = c.clients["registry"]
+    code = await qualified_supplier(c)
+    await api.post(f"/suppliers/{code}/credit-records",
+                   json={"kind": "breach", "description": "违约", "source": "法院",
+                         "occurred_on": (today() - timedelta(days=3)).isoformat()}, headers=c.auth("finance"))
+    await api.post("/blacklist", json={"supplier_code": code, "reason": "旧案", "source": "violation",
+                                       "starts_on": "2022-01-01", "years": 1}, headers=c.auth("finance"))
+    await api.post("/blacklist", json={"supplier_code": code, "reason": "新案", "source": "fraud", "years": 3},
+                   headers=c.auth("finance"))
+    ctx = c.ctx("registry")
+    pack = ctx.policy(today())
+    async with ctx.sessions() as session:
+        one = await service.load_facts(session, [code], "property", today(), pack)
+        many = await service.load_facts(session, [code, credit_code()], "property", today(), pack)
+    a, b = one[code], many[code]
+    assert a.supplier == b.supplier and a.qualifications == b.qualifications and a.credit == b.credit
+    assert sorted(a.blacklist, key=lambda v: v.entry_id) == sorted(b.blacklist, key=lambda v: v.entry_id)
+    assert a.undelisted_expired == b.undelisted_expired and len(a.undelisted_expired) == 1
+    assert len(a.blacklist) == 2 and len(a.credit) == 1
