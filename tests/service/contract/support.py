@@ -103,7 +103,8 @@ class World:
         budget = self.c.clients["budget"]
         body = {"region": REGION, "fiscal_year": YEAR, "item_code": item, "name": "行政中心物业服务",
                 "content": "安保、保洁、会务、设施设备维保", "recipients": "市级机关干部职工",
-                "method": "public_tender", "amount": amount}
+                "method": "public_tender", "amount": amount,
+                "ex_ante_assessment": "事前绩效评估报告:服务需求充分,成本测算合理"}
         r = await budget.post("/lines", json=body, headers=self.purchaser())
         assert r.status_code == 201, r.text
         line = r.json()
