@@ -168,8 +168,14 @@ async def test_veto_and_serious_violation_cap_the_grade_and_travel_on_the_event(
     assert late.status_code == 422 and late.json()["code"] == "assessment.response.window_closed"
     assert "response_window_days" in late.json()["rule"]
     async with c.probe("assessment") as probe:
-        await ok(await api(c).post(f"/assessments/{draft['id']}/finalize", headers=purchaser(c), json={}))
+        # four finalisations of the same draft at once: one transition, one event, the same answer for all
+        racing = await asyncio.gather(*[api(c).post(f"/assessments/{draft['id']}/finalize", headers=purchaser(c),
+                                                    json={}) for _ in range(4)])
+        assert [r.status_code for r in racing] == [200] * 4, [r.text for r in racing]
+        assert len({r.json()["finalized_at"] for r in racing}) == 1
         [event] = await probe.wait_for("assessment.finalized", lambda d: d["assessment_id"] == draft["id"])
+        await probe.settle()
+        assert len(probe.matching("assessment.finalized", lambda d: d["assessment_id"] == draft["id"])) == 1
     assert event.data["failing"] is True and event.data["veto"] is True
     assert event.data["serious_violation"] is True and event.data["fraud"] is True
     assert event.data["violations"] and event.data["decision"] is None
