@@ -195,9 +195,10 @@ class World:
         assert body["status"] == "signed"
         return body
 
-    async def signed(self, amount: str = "600000.00", *, schedule: str = "monthly", **over: Any) -> dict[str, Any]:
+    async def signed(self, amount: str = "600000.00", *, schedule: str = "monthly", supplier: str | None = None,
+                     **over: Any) -> dict[str, Any]:
         line = await self.line(amount)
-        code = await self.supplier_code()
+        code = supplier or await self.supplier_code()
         draft = await self.draft_ok(line, code, amount=amount, schedule=schedule, **over)
         return await self.sign_both(await self.award_ok(draft))
 

@@ -7,7 +7,16 @@ from __future__ import annotations
 import asyncio
 
 from services.chassis.money import yuan_to_fen
-from tests.service.contract.support import World, assert_problem, credit_code
+from tests.service.contract.support import (
+    World,
+    assert_problem,
+    credit_code,
+    envelope,
+    finalized,
+    publish,
+    wait_handled,
+)
+from tests.support.cluster import poll
 
 SERVICES = ("contract", "budget", "registry", "catalogue")
 
@@ -180,3 +189,31 @@ async def test_only_the_purchaser_of_the_department_awards(cluster) -> None:
                                          headers=c.auth("auditor"))
     assert_problem(r, 403, "auth.role.forbidden")
     assert await _reserved(w, line["line_id"]) == 0
+
+
+async def test_single_source_renewal_awarded_after_a_good_last_cycle(cluster) -> None:
+    """002_88cf206893e82986.txt: 依据上一合同周期内服务质量、满意度测评、综合考核等情况……确定采用单一来源 — the last
+    cycle's assessments reach the registry (and settle here); then the registry says the renewal qualifies."""
+    c = await cluster(*SERVICES)
+    w = World(c)
+    code = await w.supplier_code()
+    first = await w.signed("800000.00", schedule="quarterly", supplier=code)
+    events = [envelope(finalized(first, f"2025-Q{q}", "优秀", index=q, score="95")) for q in range(1, 5)]
+    await publish(c, *events)
+    await wait_handled(c, *events)
+
+    async def qualifies() -> bool:
+        r = await c.clients["registry"].get(
+            f"/suppliers/{code}/eligibility", params={"service_type": "property", "method": "single_source"},
+            headers=w.purchaser(idempotency_key=False))
+        return bool(r.status_code == 200 and r.json()["single_source_renewal"])
+
+    await poll(qualifies, message="the registry sees a qualifying last cycle")
+    line = await w.line("800000.00")
+    draft = await w.draft_ok(line, code, amount="800000.00", method="single_source", renewal_of=first["id"],
+                             starts_on="2026-01-01", ends_on="2026-12-31", schedule="quarterly")
+    awarded = await w.award_ok(draft)
+    assert awarded["eligibility"]["single_source_renewal"] is True
+    assert awarded["method_decision"]["within_policy"] is True and awarded["method_outside_policy"] is False
+    assert "confirms" in awarded["method_decision"]["reasons"][0]
+    assert await _reserved(w, line["line_id"]) == yuan_to_fen("800000.00")
