@@ -12,6 +12,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 pg_log=$(mktemp); kafka_log=$(mktemp)
+# Servers that are already up (another run, a developer's shell) are used and left running.
+pg_was_up=false; kafka_was_up=false
+deploy/local/postgres.sh status >/dev/null 2>&1 && pg_was_up=true
+deploy/local/kafka.sh status >/dev/null 2>&1 && kafka_was_up=true
 if [ -z "${DATABASE_URL:-}" ]; then
   deploy/local/postgres.sh start 2>"$pg_log" & pg_pid=$!
 fi
@@ -19,8 +23,14 @@ if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
   deploy/local/kafka.sh start 2>"$kafka_log" & kafka_pid=$!
 fi
 pg_ok=true; kafka_ok=true
-if [ -n "${pg_pid:-}" ]; then wait "$pg_pid" || pg_ok=false; cat "$pg_log" >&2; started+=(postgres); fi
-if [ -n "${kafka_pid:-}" ]; then wait "$kafka_pid" || kafka_ok=false; cat "$kafka_log" >&2; started+=(kafka); fi
+if [ -n "${pg_pid:-}" ]; then
+  wait "$pg_pid" || pg_ok=false; cat "$pg_log" >&2
+  $pg_was_up || started+=(postgres)
+fi
+if [ -n "${kafka_pid:-}" ]; then
+  wait "$kafka_pid" || kafka_ok=false; cat "$kafka_log" >&2
+  $kafka_was_up || started+=(kafka)
+fi
 
 if $pg_ok; then
   export GOUMAI_TEST_PG="${DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:${PG_PORT:-55432}}"

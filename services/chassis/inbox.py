@@ -106,6 +106,7 @@ class EventConsumer:
         self._on_commit = on_commit
         self.retry_backoff = retry_backoff
         self._stopping = asyncio.Event()
+        self.seen = 0  # messages read, whatever became of them
         self.handled = 0
         self.dead_lettered = 0
         self.ready = asyncio.Event()
@@ -138,6 +139,7 @@ class EventConsumer:
 
     async def process(self, messages: Sequence[InMessage]) -> None:
         """Handle a batch; returns when every message is handled, skipped or dead-lettered."""
+        self.seen += len(messages)
         work: list[tuple[InMessage, Envelope]] = []
         for m in messages:
             try:

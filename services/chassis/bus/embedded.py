@@ -205,8 +205,8 @@ class EmbeddedConsumer:
         rank = members.index(self.member)
         mine = [tp for i, tp in enumerate(parts) if i % len(members) == rank]
         if mine != self._assigned:
-            # A new assignment starts every partition from the group's committed offset.
-            self._positions = {}
+            # Partitions kept go on from where they were; new ones start at the group's committed offset.
+            self._positions = {tp: pos for tp, pos in self._positions.items() if tp in mine}
             self._assigned = mine
         for tp in mine:
             if tp not in self._positions:
