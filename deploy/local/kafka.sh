@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start or stop a single-node Apache Kafka broker (KRaft) for tests, from its jars on Maven Central.
-# Usage: deploy/local/kafka.sh start|stop|status|version
+# Usage: deploy/local/kafka.sh start|stop|reset|status|version  (stop+start keeps the data; reset wipes it)
 # Reuses a broker already listening at $KAFKA_BOOTSTRAP when that is set by the caller.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,13 +38,16 @@ start() {
   fi
   resolve_jars
   local data="$state/data"
-  rm -rf "$data"; mkdir -p "$data"
-  sed -e "s#@DATA@#$data#" -e "s#@PORT@#$port#g" -e "s#@CPORT@#$cport#g" \
-      "$here/kafka/server.properties.in" > "$state/server.properties"
-  java -cp "$lib/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
-      -c "$state/server.properties" >"$state/format.log" 2>&1 \
-      || { log "format failed:"; cat "$state/format.log" >&2; exit 1; }
+  # A restart keeps the log (the fault tests stop and start the broker mid-flow); `reset` wipes it.
+  if [ ! -f "$data/meta.properties" ]; then
+    rm -rf "$data"; mkdir -p "$data"
+    sed -e "s#@DATA@#$data#" -e "s#@PORT@#$port#g" -e "s#@CPORT@#$cport#g" \
+        "$here/kafka/server.properties.in" > "$state/server.properties"
+    java -cp "$lib/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+        kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
+        -c "$state/server.properties" >"$state/format.log" 2>&1 \
+        || { log "format failed:"; cat "$state/format.log" >&2; exit 1; }
+  fi
   log "starting Apache Kafka $(version) on 127.0.0.1:$port"
   nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
@@ -76,7 +79,8 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  reset) stop; rm -rf "$state/data"; log "data wiped" ;;
   status) if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "running"; else echo "stopped"; exit 1; fi ;;
   version) resolve_jars; version ;;
-  *) echo "usage: $0 start|stop|status|version" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|reset|status|version" >&2; exit 2 ;;
 esac
