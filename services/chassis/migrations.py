@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,17 @@ def alembic_config(service: str, url: str) -> Config:
     return cfg
 
 
+_ALEMBIC = threading.Lock()
+
+
 def upgrade(service: str, url: str, revision: str = "head") -> None:
     """Apply migrations (blocking; runs its own event loop, so call it from a thread inside async code)."""
     importlib.import_module(models_module(service))
     db = make_url(url).database
     if make_url(url).get_backend_name() == "sqlite" and db and db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(service, url), revision)
+    with _ALEMBIC:  # Alembic's `context` is process-global: one migration at a time per process
+        command.upgrade(alembic_config(service, url), revision)
 
 
 async def upgrade_async(service: str, url: str) -> None:
