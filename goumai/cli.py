@@ -71,7 +71,7 @@ def _keys(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from goumai.demo import main as demo_main
 
-    return demo_main(args.rest)
+    return int(demo_main(args.rest))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

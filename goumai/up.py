@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -34,7 +35,7 @@ class _Server(uvicorn.Server):
 def embedded_settings(var: Path, *, host: str = "127.0.0.1", jurisdiction: str = "national",
                       base_port: int = 8000) -> dict[str, Settings]:
     ports = {name: base_port + (p - 8000) for name, p in DEFAULT_PORTS.items()}
-    common = dict(
+    common: dict[str, Any] = dict(
         host=host,
         var_dir=var,
         database_url=f"sqlite+aiosqlite:///{var.resolve()}/{{service}}.db",
@@ -46,6 +47,13 @@ def embedded_settings(var: Path, *, host: str = "127.0.0.1", jurisdiction: str =
         **{f"{s}_url": f"http://{host}:{ports[s]}" for s in SERVICES},
     )
     return {name: Settings(service=name, port=ports[name], **common) for name in ("gateway", *SERVICES)}
+
+
+async def _until_started(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> None:
+    """uvicorn sets `started` once it listens; a task that ends first failed to start."""
+    # uvicorn exposes a flag, not an event, so look at it briefly and often.
+    while not all(s.started for s in servers) and not any(t.done() for t in tasks):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
 
 
 def ensure_keys(folder: Path) -> None:
@@ -83,13 +91,9 @@ async def serve_all(var: Path, *, host: str = "127.0.0.1", jurisdiction: str = "
 
     # Services first, so the gateway finds them ready.
     tasks = {name: asyncio.create_task(servers[name].serve(), name=name) for name in SERVICES}
-    while not all(servers[s].started for s in SERVICES):
-        if any(t.done() for t in tasks.values()):
-            break
-        await asyncio.sleep(0.05)  # start-up: wait for the listeners to bind
+    await _until_started([servers[s] for s in SERVICES], list(tasks.values()))
     tasks["gateway"] = asyncio.create_task(servers["gateway"].serve(), name="gateway")
-    while not servers["gateway"].started and not tasks["gateway"].done():
-        await asyncio.sleep(0.05)
+    await _until_started([servers["gateway"]], [tasks["gateway"]])
     failed = [n for n, t in tasks.items() if t.done()]
     if failed:
         stop()

@@ -54,10 +54,10 @@ async def app_client(pg_urls: dict[str, str], kafka_bootstrap: str, keys_dir: Pa
                             log_path=None, keys=keys_dir, prefix=f"h{uuid.uuid4().hex[:6]}")
     app = create_service_app(ServiceSpec(name="catalogue", title="t", routers=[router]), settings,
                              run_background=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client):
+        client.app = app  # type: ignore[attr-defined]
+        yield client
 
 
 def auth(keys: Path, role: str = "finance", subject: str = "finance:F1") -> dict[str, str]:

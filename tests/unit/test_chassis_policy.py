@@ -25,7 +25,7 @@ def test_the_shipped_packs_load_with_the_seed_figures() -> None:
     assert zz.catalogue.publication_working_days == 10
     # 002_88cf206893e82986.txt: from 50万 public tender first, single source only for a renewal.
     cz = book.pack("changzhou")
-    top = [b for b in cz.contract.method_bands if b.below_fen is None][0]
+    top = next(b for b in cz.contract.method_bands if b.below_fen is None)
     assert top.from_fen == 50 * 1_000_000 and top.first_cycle == ["public_tender"]
     assert "single_source" in top.renewal
     assert cz.ref == "changzhou@2024.1"
@@ -63,7 +63,8 @@ def test_versions_are_effective_dated(tmp_path: Path) -> None:
 
 def test_extends_merges_the_parent_and_the_child_wins(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", BASE.replace("pack: p", "pack: base") + "budget:\n  contract_copy_filing_days: 15\n")
-    write(tmp_path, "kid.yaml", BASE.replace("pack: p", "pack: kid") + "extends: base\nbudget:\n  filing_from: '600万'\n")
+    write(tmp_path, "kid.yaml",
+          BASE.replace("pack: p", "pack: kid") + "extends: base\nbudget:\n  filing_from: '600万'\n")
     kid = PolicyBook.load(tmp_path).pack("kid")
     assert kid.budget.contract_copy_filing_days == 15
     assert kid.budget.filing_from_fen == 600 * 1_000_000
