@@ -57,6 +57,10 @@ class Cluster:
         self.extra = extra or {}
         self.apps: dict[str, FastAPI] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}
+        self.mounts: dict[str, httpx.ASGITransport] = {}
+        self.run_background = True
+        self._shared: httpx.AsyncClient | None = None
+        self._lifespans: dict[str, contextlib.AsyncExitStack] = {}
         self._stack = contextlib.AsyncExitStack()
         self.ring = KeyRing(keys)
 
@@ -67,27 +71,73 @@ class Cluster:
         assert self.log_path
         return EmbeddedTransport(self.log_path)
 
+    @property
+    def shared_http(self) -> httpx.AsyncClient:
+        """The client the services (and a gateway in front of them) use to call each other in-process."""
+        assert self._shared is not None, "the cluster is not started"
+        return self._shared
+
+    def _app(self, service: str) -> FastAPI:
+        module = importlib.import_module(f"services.{service}.app")
+        settings = settings_for(service, database_url=self.db_urls[service], bus=self.bus, kafka=self.kafka,
+                                log_path=self.log_path, keys=self.keys, prefix=self.prefix, **self.extra)
+        app: FastAPI = module.create_app(settings, run_background=self.run_background)
+        return app
+
+    async def _enter(self, service: str, app: FastAPI) -> None:
+        """Run the app's lifespan (migrations, relay, consumer) in a stack of its own, closed by `stop`."""
+        app.state.http_override = self.shared_http
+        lifespan = contextlib.AsyncExitStack()
+        await lifespan.enter_async_context(app.router.lifespan_context(app))
+        self._lifespans[service] = lifespan
+        self._stack.push_async_callback(self._leave, service, lifespan)
+        self.apps[service] = app
+
+    async def _leave(self, service: str, lifespan: contextlib.AsyncExitStack) -> None:
+        if self._lifespans.get(service) is lifespan:
+            del self._lifespans[service]
+        await lifespan.aclose()
+
     async def start(self, *services: str, run_background: bool = True) -> Cluster:
-        mounts: dict[str, httpx.AsyncBaseTransport] = {}
-        for s in services:
-            module = importlib.import_module(f"services.{s}.app")
-            settings = settings_for(s, database_url=self.db_urls[s], bus=self.bus, kafka=self.kafka,
-                                    log_path=self.log_path, keys=self.keys, prefix=self.prefix, **self.extra)
-            app: FastAPI = module.create_app(settings, run_background=run_background)
-            self.apps[s] = app
-            mounts[f"http://{s}"] = httpx.ASGITransport(app=app)
-        shared = httpx.AsyncClient(mounts=mounts, timeout=10)
+        self.run_background = run_background
+        apps = {s: self._app(s) for s in services}
+        for s, app in apps.items():
+            self.mounts[s] = httpx.ASGITransport(app=app)
+        shared = httpx.AsyncClient(mounts={f"http://{s}": t for s, t in self.mounts.items()}, timeout=10)
         await self._stack.enter_async_context(shared)
+        self._shared = shared
         for s in services:
-            self.apps[s].state.http_override = shared
-            await self._stack.enter_async_context(self.apps[s].router.lifespan_context(self.apps[s]))
-            client = httpx.AsyncClient(transport=mounts[f"http://{s}"], base_url=f"http://{s}", timeout=10)
+            await self._enter(s, apps[s])
+            client = httpx.AsyncClient(transport=self.mounts[s], base_url=f"http://{s}", timeout=10)
             self.clients[s] = await self._stack.enter_async_context(client)
         for s in services:
-            consumer = self.ctx(s).consumer
-            if consumer is not None and run_background:
-                await asyncio.wait_for(consumer.ready.wait(), 30)
+            await self._ready(s)
         return self
+
+    async def _ready(self, service: str) -> None:
+        consumer = self.ctx(service).consumer
+        if consumer is not None and self.run_background:
+            await asyncio.wait_for(consumer.ready.wait(), 30)
+
+    async def halt(self, service: str) -> None:
+        """Stop one service as a crash would: its lifespan ends (relay and consumer cancelled wherever they are,
+        no graceful drain); calls to it fail until `resume`."""
+        lifespan = self._lifespans.pop(service)
+        await lifespan.aclose()
+
+    async def resume(self, service: str) -> FastAPI:
+        """Start a new app for a halted service, on the same database and consumer group; the in-process
+        routes (the other services, the gateway, `clients`) reach the new app from now on."""
+        assert service not in self._lifespans, f"{service} is running"
+        app = self._app(service)
+        self.mounts[service].app = app
+        await self._enter(service, app)
+        await self._ready(service)
+        return app
+
+    async def restart(self, service: str) -> FastAPI:
+        await self.halt(service)
+        return await self.resume(service)
 
     async def stop(self) -> None:
         await self._stack.aclose()

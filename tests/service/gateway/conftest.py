@@ -6,21 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
-from gateway.app import create_app
-from services.chassis.auth import KeyRing, mint_token
-from services.chassis.settings import SERVICES, Settings
+from services.chassis.settings import SERVICES
 from tests.support.cluster import Cluster
+from tests.support.gateway import Gateway, gateway_database, gateway_settings, start_gateway
 from tests.support.servers import need_postgres
+
+__all__ = ["Gateway", "GatewayFactory", "gateway_settings", "start_gateway"]
 
 RUN = uuid.uuid4().hex[:6]
 
@@ -28,57 +25,11 @@ RUN = uuid.uuid4().hex[:6]
 @pytest.fixture(scope="session")
 async def gateway_db() -> AsyncIterator[str]:
     """A fresh database for the gateway (its audit trail) on the test server; migrated by its lifespan."""
-    base = need_postgres()
-    url = make_url(base)
-    name = f"gt_{RUN}_gateway"
-    admin = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                                  database="postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def gateway_settings(db_url: str, keys: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {f"{s}_url": f"http://{s}" for s in SERVICES}
-    values.update(service="gateway", database_url=db_url, jwt_public_keys_dir=keys, rate_limit_per_minute=100_000,
-                  http_timeout_seconds=10.0)
-    values.update(extra)
-    return Settings(**values)
-
-
-@dataclass
-class Gateway:
-    app: FastAPI
-    client: httpx.AsyncClient
-    ring: KeyRing
-    upstream: httpx.AsyncClient
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def token(self, role: str, *, org: str | None = None, region: str | None = None, **kw: Any) -> str:
-        return mint_token(self.ring, role=role, org=org, region=region, **kw)
-
-    def auth(self, role: str, *, org: str | None = None, region: str | None = None,
-             key: bool = True) -> dict[str, str]:
-        h = {"Authorization": f"Bearer {self.token(role, org=org, region=region)}"}
-        if key:
-            h["Idempotency-Key"] = uuid.uuid4().hex
-        return h
+    async with gateway_database(need_postgres(), RUN) as url:
+        yield url
 
 
 GatewayFactory = Callable[..., Awaitable[Gateway]]
-
-
-async def start_gateway(stack: AsyncExitStack, settings: Settings, upstream: httpx.AsyncClient) -> Gateway:
-    app = create_app(settings)
-    app.state.http_override = upstream
-    await stack.enter_async_context(app.router.lifespan_context(app))
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30)
-    await stack.enter_async_context(client)
-    return Gateway(app=app, client=client, ring=KeyRing(settings.jwt_public_keys_dir), upstream=upstream)
 
 
 @pytest.fixture
