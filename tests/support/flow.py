@@ -222,8 +222,9 @@ class World:
         return body
 
     # ---------------------------------------------------------------- contract (合同)
-    def contract_body(self, line: dict[str, Any], supplier: str, amount: str, schedule: str) -> dict[str, Any]:
-        return {
+    def contract_body(self, line: dict[str, Any], supplier: str, amount: str, schedule: str,
+                      **over: Any) -> dict[str, Any]:
+        body = {
             "title": "行政中心物业管理服务合同", "line_id": line["line_id"], "supplier_code": supplier,
             "method": "public_tender", "amount": amount, "content": "安保、保洁、会务、设施设备维修保养",
             "starts_on": f"{YEAR}-01-01", "ends_on": f"{YEAR}-12-31",
@@ -232,10 +233,13 @@ class World:
             "liability": "考核不合格按合同扣减服务费并限期整改",
             "assessment_plan": {"indicators": ["服务质量", "满意度"], "description": "定期考核", "frequency": schedule},
         }
+        body.update(over)
+        return body
 
-    async def draft(self, line: dict[str, Any], supplier: str, amount: str, schedule: str = "quarterly") -> Any:
+    async def draft(self, line: dict[str, Any], supplier: str, amount: str, schedule: str = "quarterly",
+                    **over: Any) -> Any:
         return await self.call("POST", "/api/contract/contracts", self.purchaser, status=201,
-                               json=self.contract_body(line, supplier, amount, schedule))
+                               json=self.contract_body(line, supplier, amount, schedule, **over))
 
     async def award(self, contract: dict[str, Any], *, status: int | None = 200) -> Any:
         return await self.call("POST", f"/api/contract/contracts/{contract['id']}/award", self.purchaser,
