@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.tokens import mint_cli
 
         return mint_cli(argv[1:])
+    if argv[:1] == ["demo"]:  # its options go to the demo's own parser (REMAINDER drops leading options)
+        from goumai.demo import main as demo_main
+
+        return demo_main(argv[1:])
     p = argparse.ArgumentParser(prog="goumai", description="Goumai (购买): government purchase of services")
     sub = p.add_subparsers(dest="command", required=True)
 
