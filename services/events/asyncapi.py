@@ -226,9 +226,11 @@ def build(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
         "title": "A message a consumer gave up on",
         "summary": "The original key, value and headers, plus dlq_* headers with the error and the origin.",
         "description": "After its retries a consumer publishes the message here unchanged, with `dlq_error`, "
-                       "`dlq_consumer`, `dlq_topic`, `dlq_partition` and `dlq_offset`, and goes on with the "
-                       "partition. Replay a dead letter by publishing its key, value and ce_* headers back to "
-                       "`dlq_topic` (the event id is the same, so consumers that did handle it skip it).",
+                       "`dlq_consumer`, `dlq_topic`, `dlq_partition` and `dlq_offset`, records the event id as "
+                       "dead in its inbox, and goes on with the partition. To replay one: fix the cause, remove "
+                       "the dead inbox row of `dlq_consumer`, and publish the key, value and ce_* headers back to "
+                       "`dlq_topic`; the event id is the same, so consumers that did handle it skip it "
+                       "(docs/integrating.md).",
         "contentType": CONTENT_TYPE,
         "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
         "payload": {"$ref": "#/components/schemas/DeadLetterPayload"},
