@@ -33,13 +33,13 @@ if [ -n "${kafka_pid:-}" ]; then
 fi
 
 if $pg_ok; then
-  export GOUMAI_TEST_PG="${DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:${PG_PORT:-55432}}"
+  export GOUMAI_TEST_PG="${DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:${PG_PORT:-25432}}"
 else
   if $in_ci; then echo "FATAL: PostgreSQL could not be started (see above); CI runs nothing without it." >&2; exit 1; fi
   echo "WARNING: PostgreSQL could not be started: the tests that need it are skipped (see the skip reasons)." >&2
 fi
 if $kafka_ok; then
-  export GOUMAI_TEST_KAFKA="${KAFKA_BOOTSTRAP:-127.0.0.1:${KAFKA_PORT:-39092}}"
+  export GOUMAI_TEST_KAFKA="${KAFKA_BOOTSTRAP:-127.0.0.1:${KAFKA_PORT:-29092}}"
   if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then echo "Kafka broker: Apache Kafka $(deploy/local/kafka.sh version) at $GOUMAI_TEST_KAFKA"; fi
 else
   if $in_ci; then echo "FATAL: Kafka could not be started (see above); CI runs nothing without it." >&2; exit 1; fi

@@ -7,7 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 state="${GOUMAI_LOCAL_STATE:-$root/var/local}/kafka"
 lib="${GOUMAI_CACHE:-$root/.cache}/kafka-lib"
-port="${KAFKA_PORT:-39092}"
+# Below the ephemeral range (32768-60999), so a client socket cannot hold the port while the broker restarts.
+port="${KAFKA_PORT:-29092}"
 cport=$((port + 1))
 pidfile="$state/kafka.pid"
 mkdir -p "$state"
@@ -35,6 +36,10 @@ start() {
   fi
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && listening "$port"; then
     log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return
+  fi
+  if listening "$port"; then
+    log "127.0.0.1:$port is taken by another process (not this broker): $(ss -ltnp 2>/dev/null | grep ":$port " | head -1)"
+    exit 1
   fi
   resolve_jars
   local data="$state/data"

@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-port="${PG_PORT:-55432}"
+port="${PG_PORT:-25432}"  # below the ephemeral port range
 state="${GOUMAI_PG_STATE:-/tmp/goumai-pg-$port}"   # outside the work tree: the postgres user must own it
 data="$state/data"
 dbs="goumai_catalogue goumai_budget goumai_registry goumai_contract goumai_assessment goumai_gateway goumai_test"
