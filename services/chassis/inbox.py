@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis import metrics
-from services.chassis.bus import InMessage, OutMessage, Transport, next_offsets
+from services.chassis.bus import Consumer, InMessage, OutMessage, TopicPartition, Transport, next_offsets
 from services.chassis.db import insert_ignore
 from services.chassis.schema import inbox
 from services.chassis.uow import UnitOfWork
@@ -78,6 +78,49 @@ def decode(message: InMessage) -> Envelope:
         raise PoisonMessage(f"undecodable message: {exc}") from exc
 
 
+class _OffsetCommitter:
+    """Commits handled offsets in the background, so the next batch is fetched and handled meanwhile (a Kafka
+    offset commit takes milliseconds). One commit at a time; offsets handled while one is under way are
+    merged (the highest per partition) into the next, so commits stay in order and only ever name handled
+    messages. A crash before a commit lands means a redelivery, which the inbox drops. A failed commit is
+    raised in the consumer's loop, as an inline commit would be."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.pending: dict[TopicPartition, int] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self.check()
+        for tp, offset in offsets.items():
+            self.pending[tp] = max(self.pending.get(tp, 0), offset)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, {}
+            await self.consumer.commit(batch)
+
+    def check(self) -> None:
+        task = self.task
+        if task is None or not task.done() or task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.task = None
+            raise exc
+
+    async def flush(self) -> None:
+        if self.task is not None:
+            await asyncio.shield(self.task)
+        self.check()
+
+    def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # cut off mid-flight, as an inline commit would be
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -126,14 +169,18 @@ class EventConsumer:
         consumer = self.transport.consumer(group=self.group, topics=topics)
         await consumer.start()
         self.ready.set()
+        committer = _OffsetCommitter(consumer)
         try:
             while not self._stopping.is_set():
                 messages = await consumer.fetch(timeout=0.5, max_records=self.batch_size)
+                committer.check()
                 if not messages:
                     continue
                 await self.process(messages)
-                await consumer.commit(next_offsets(messages))
+                committer.add(next_offsets(messages))
+            await committer.flush()
         finally:
+            committer.cancel()
             with contextlib.suppress(Exception):
                 await consumer.stop()
 

@@ -5,6 +5,9 @@ the relay's own connection; SQLite: an exclusive file lock). A commit wakes the 
 in-process signal, and Postgres LISTEN/NOTIFY across processes); a slow poll is the safety net, since
 NOTIFY is lost while a listener is disconnected. A relay that crashes loses nothing: unmarked rows
 are published again and consumers' inboxes drop the repeats.
+
+On Postgres the active relay reads and marks rows on the connection that holds its lock (plain asyncpg,
+autocommit: one round trip each), so the hot path takes no pool connection and no ORM session.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import zlib
@@ -52,9 +56,9 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self.active = False
         self.published = 0
+        self._conn: Any = None  # the leadership connection, while leading on Postgres
+        self.wake = RelayWake(self)
 
-    def wake(self) -> None:
-        self._wake.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -62,6 +66,8 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in id order; return how many were sent."""
+        if self._conn is not None:
+            return await self._publish_pending_pg(self._conn)
         async with self.sessions() as session:
             rows = (
                 await session.execute(
@@ -112,13 +118,32 @@ class OutboxRelay:
             finally:
                 self.active = False
 
+    async def _publish_pending_pg(self, pg: Any) -> int:
+        rows = await pg.fetch(_SELECT_UNSENT, self.batch_size)
+        if not rows:
+            return 0
+        await self.transport.publish(
+            [
+                OutMessage(
+                    topic=r["topic"],
+                    key=r["key"].encode(),
+                    value=r["payload"].encode(),
+                    headers=tuple((k, v.encode()) for k, v in _json(r["headers"])),
+                )
+                for r in rows
+            ]
+        )
+        await pg.execute(_MARK_SENT, datetime.now(UTC), [r["id"] for r in rows])
+        self.published += len(rows)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
     async def _publish_loop(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before reading: a commit from now on sets it again, and one before is in the read.
             self._wake.clear()
             sent = await self.publish_pending()
-            if sent >= self.batch_size:
-                continue
-            if sent == 0:
+            if sent < self.batch_size:
                 await self._wait(self.poll_seconds)
 
     async def _wait(self, seconds: float) -> None:
@@ -146,15 +171,40 @@ class OutboxRelay:
                 yield False
                 return
             await pg.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            self._conn = pg
             try:
                 yield True
             finally:
+                self._conn = None
                 with contextlib.suppress(Exception):
                     await pg.remove_listener(NOTIFY_CHANNEL, self._on_notify)
                     await pg.execute("SELECT pg_advisory_unlock($1)", lock_id)
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()
+
+
+class RelayWake:
+    """`relay.wake`: the in-process signal a UnitOfWork calls after a commit with outbox rows. While this
+    relay leads on Postgres (`leading`), the UnitOfWork need not NOTIFY: the only listener is this relay."""
+
+    def __init__(self, relay: OutboxRelay) -> None:
+        self._relay = relay
+
+    def __call__(self) -> None:
+        self._relay._wake.set()
+
+    @property
+    def leading(self) -> bool:
+        return self._relay._conn is not None
+
+
+_SELECT_UNSENT = "SELECT id, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1"
+_MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::bigint[])"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _sqlite_lock_path(url: str) -> Path | None:

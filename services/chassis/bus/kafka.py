@@ -36,7 +36,9 @@ class KafkaTransport:
                     client_id=self.client_id,
                     enable_idempotence=True,  # implies acks=all; keeps order with retries
                     acks="all",
-                    linger_ms=1,
+                    # No linger: the relay hands a whole batch to send() before awaiting any ack, so the
+                    # accumulator batches it anyway, and a lone event goes out at once.
+                    linger_ms=0,
                     request_timeout_ms=15000,
                     retry_backoff_ms=100,
                 )
