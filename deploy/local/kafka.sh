@@ -44,10 +44,10 @@ start() {
   resolve_jars
   local data="$state/data"
   # A restart keeps the log (the fault tests stop and start the broker mid-flow); `reset` wipes it.
+  sed -e "s#@DATA@#$data#" -e "s#@PORT@#$port#g" -e "s#@CPORT@#$cport#g" \
+      "$here/kafka/server.properties.in" > "$state/server.properties"
   if [ ! -f "$data/meta.properties" ]; then
     rm -rf "$data"; mkdir -p "$data"
-    sed -e "s#@DATA@#$data#" -e "s#@PORT@#$port#g" -e "s#@CPORT@#$cport#g" \
-        "$here/kafka/server.properties.in" > "$state/server.properties"
     java -cp "$lib/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
         kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
         -c "$state/server.properties" >"$state/format.log" 2>&1 \

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -162,23 +163,23 @@ class OutboxRelay:
 
     @contextlib.asynccontextmanager
     async def _pg_leadership(self) -> Any:
+        """Leadership is a session advisory lock on a connection of the relay's own, outside the pool:
+        closing it (even when the relay is cancelled) always drops the lock with the session."""
         lock_id = zlib.crc32(f"goumai-relay-{self.service}".encode())
-        async with self.engine.connect() as conn:
-            raw: Any = await conn.get_raw_connection()
-            pg = raw.driver_connection  # asyncpg connection: LISTEN needs it directly
+        url = self.engine.url
+        pg = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                                   database=url.database)
+        try:
             got = await pg.fetchval("SELECT pg_try_advisory_lock($1)", lock_id)
             if not got:
                 yield False
                 return
             await pg.add_listener(NOTIFY_CHANNEL, self._on_notify)
             self._conn = pg
-            try:
-                yield True
-            finally:
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    await pg.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-                    await pg.execute("SELECT pg_advisory_unlock($1)", lock_id)
+            yield True
+        finally:
+            self._conn = None
+            pg.terminate()  # synchronous: runs to the end even under cancellation
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()
