@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.chassis.app import ServiceContext
+from services.chassis.app import ServiceContext, make_transport
 from services.chassis.auth import KeyRing, mint_token
 from services.chassis.bus import Transport
 from services.chassis.bus.embedded import EmbeddedTransport
@@ -47,7 +47,8 @@ def settings_for(service: str, *, database_url: str, bus: str, kafka: str | None
 
 class Cluster:
     def __init__(self, *, db_urls: dict[str, str], bus: str, kafka: str | None, log_path: Path | None,
-                 keys: Path, prefix: str | None = None, extra: dict[str, Any] | None = None) -> None:
+                 keys: Path, prefix: str | None = None, extra: dict[str, Any] | None = None,
+                 wrap_transport: Callable[[Transport], Transport] | None = None) -> None:
         self.db_urls = db_urls
         self.bus = bus
         self.kafka = kafka
@@ -55,6 +56,9 @@ class Cluster:
         self.keys = keys
         self.prefix = prefix or f"t{uuid.uuid4().hex[:8]}"
         self.extra = extra or {}
+        # Each service's own transport, wrapped (e.g. to deliver every message twice); None: the app makes its own.
+        self.wrap_transport = wrap_transport
+        self._transports: dict[str, Transport] = {}
         self.apps: dict[str, FastAPI] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}
         self.mounts: dict[str, httpx.ASGITransport] = {}
@@ -81,13 +85,21 @@ class Cluster:
         module = importlib.import_module(f"services.{service}.app")
         settings = settings_for(service, database_url=self.db_urls[service], bus=self.bus, kafka=self.kafka,
                                 log_path=self.log_path, keys=self.keys, prefix=self.prefix, **self.extra)
-        app: FastAPI = module.create_app(settings, run_background=self.run_background)
-        return app
+        if self.wrap_transport is None:
+            app: FastAPI = module.create_app(settings, run_background=self.run_background)
+            return app
+        transport = self.wrap_transport(make_transport(settings))
+        self._transports[service] = transport
+        wrapped: FastAPI = module.create_app(settings, run_background=self.run_background, transport=transport)
+        return wrapped
 
     async def _enter(self, service: str, app: FastAPI) -> None:
         """Run the app's lifespan (migrations, relay, consumer) in a stack of its own, closed by `stop`."""
         app.state.http_override = self.shared_http
         lifespan = contextlib.AsyncExitStack()
+        transport = self._transports.pop(service, None)
+        if transport is not None:  # given to the app, which starts it but leaves stopping it to its owner
+            lifespan.push_async_callback(transport.stop)
         await lifespan.enter_async_context(app.router.lifespan_context(app))
         self._lifespans[service] = lifespan
         self._stack.push_async_callback(self._leave, service, lifespan)

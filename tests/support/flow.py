@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -337,13 +337,27 @@ async def flow_gateway_db() -> AsyncIterator[str]:
         yield url
 
 
+GoumaiFactory = Callable[..., Awaitable[Goumai]]
+
+
 @pytest.fixture
-async def goumai(pg_urls: dict[str, str], kafka_bootstrap: str, keys_dir: Path,
-                 flow_gateway_db: str) -> AsyncIterator[Goumai]:
-    """The five services on Postgres and Kafka (topics of their own for this test) and the gateway in front."""
-    c = Cluster(db_urls=pg_urls, bus="kafka", kafka=kafka_bootstrap, log_path=None, keys=keys_dir)
+async def goumai_factory(pg_urls: dict[str, str], kafka_bootstrap: str, keys_dir: Path,
+                         flow_gateway_db: str) -> AsyncIterator[GoumaiFactory]:
+    """`g = await goumai_factory(wrap_transport=…)`: the five services on Postgres and Kafka (topics of their own
+    for this test; `Cluster` options passed on) and the gateway in front; all stopped after the test."""
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(c.stop)
-        await c.start(*SERVICES)
-        gw = await gateway_in_front(stack, c, flow_gateway_db)
-        yield Goumai(c, gw)
+
+        async def make(**options: Any) -> Goumai:
+            c = Cluster(db_urls=pg_urls, bus="kafka", kafka=kafka_bootstrap, log_path=None, keys=keys_dir, **options)
+            stack.push_async_callback(c.stop)
+            await c.start(*SERVICES)
+            gw = await gateway_in_front(stack, c, flow_gateway_db)
+            return Goumai(c, gw)
+
+        yield make
+
+
+@pytest.fixture
+async def goumai(goumai_factory: GoumaiFactory) -> Goumai:
+    """The five services on Postgres and Kafka and the gateway in front."""
+    return await goumai_factory()
