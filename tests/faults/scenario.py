@@ -137,6 +137,7 @@ async def check_closed_once(cycle: Cycle, probe: EventProbe, *, copies: int | No
     paid = sum(PAID.values())
     assert (fen(line["paid"]), fen(line["reserved"]), fen(line["available"])) == (
         paid, 0, fen(LINE) - paid), line
+    assert line["flags"] == [], line["flags"]  # nothing refused on the way (e.g. a payment made a second time)
     assert sorted((r["period"], r["grade"]) for r in line["results"]) == sorted(GRADES.items()), line["results"]
     ledger = await w.call("GET", f"/api/budget/lines/{lid}/ledger", w.purchaser)
     kinds = collections.Counter(e["kind"] for e in ledger["entries"])

@@ -62,6 +62,7 @@ async def test_a_whole_cycle_settles_each_period_and_pays_the_line_to_the_fen(go
         after = await poll(paid_in_full, timeout=30, message="the budget line's paid amount")
         assert fen(after["reserved"]) == fen(AMOUNT) - expected_paid  # the withheld part stays reserved
         assert fen(after["available"]) == fen("1100000.00") - fen(AMOUNT)
+        assert after["flags"] == [], after["flags"]
         ledger = await w.call("GET", f"/api/budget/lines/{line['line_id']}/ledger", w.purchaser)
         payments = [e for e in ledger["entries"] if e["kind"] == "payment"]
         assert sorted(fen(e["amount"]) for e in payments) == sorted(fen(by[p]["amount"]) for p in GRADES)
