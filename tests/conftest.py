@@ -108,3 +108,31 @@ async def db_session(pg_urls: dict[str, str], request: pytest.FixtureRequest) ->
             await session.close()
             await outer.rollback()
     await engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say on which real servers the suite ran: the conformance suite per transport, and the rest."""
+    from collections import Counter
+
+    from tests.support.servers import KAFKA, PG
+
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            if "tests/conformance/" in nodeid:
+                transport = "kafka" if "[kafka]" in nodeid else "embedded" if "[embedded]" in nodeid else "?"
+                outcomes[(f"conformance on {transport}", outcome)] += 1
+            else:
+                tier = nodeid.split("/")[1] if nodeid.startswith("tests/") else "other"
+                outcomes[(tier, outcome)] += 1
+    if not outcomes:
+        return
+    terminalreporter.section("where the suite ran")
+    terminalreporter.write_line(f"PostgreSQL: {PG or 'not available'}; Kafka: {KAFKA or 'not available'}")
+    for group in sorted({g for g, _ in outcomes}):
+        counts = ", ".join(f"{outcomes[(group, o)]} {o}" for o in ("passed", "failed", "skipped", "error")
+                           if outcomes[(group, o)])
+        terminalreporter.write_line(f"{group}: {counts}")

@@ -54,10 +54,11 @@ start() {
         || { log "format failed:"; cat "$state/format.log" >&2; exit 1; }
   fi
   log "starting Apache Kafka $(version) on 127.0.0.1:$port"
-  nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+  # setsid: the broker outlives the process group that started it (a test that restarts it, a shell).
+  setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
       -Dkafka.logs.dir="$state" -cp "$lib/*" kafka.Kafka "$state/server.properties" \
-      >"$state/server.log" 2>&1 &
+      >"$state/server.log" 2>&1 </dev/null &
   echo $! > "$pidfile"
   for _ in $(seq 1 240); do
     if grep -q "Kafka Server started" "$state/server.log" 2>/dev/null && listening "$port"; then
@@ -81,10 +82,12 @@ stop() {
   fi
 }
 
+# One start or stop at a time: two starts racing on one data directory leave a stale pidfile.
+exec 9>"$state/.lock"
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  reset) stop; rm -rf "$state/data"; log "data wiped" ;;
+  start) flock 9; start ;;
+  stop) flock 9; stop ;;
+  reset) flock 9; stop; rm -rf "$state/data"; log "data wiped" ;;
   status) if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "running"; else echo "stopped"; exit 1; fi ;;
   version) resolve_jars; version ;;
   *) echo "usage: $0 start|stop|reset|status|version" >&2; exit 2 ;;

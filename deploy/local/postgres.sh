@@ -70,9 +70,11 @@ stop() {
   as_pg "$bin/pg_ctl" -D "$data" -m fast stop >&2 2>/dev/null && log "stopped" || true
 }
 
+mkdir -p "$state"
+exec 9>"$state/.lock"
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+  start) flock 9; start ;;
+  stop) flock 9; stop ;;
   status) bin=$(find_bin); as_pg "$bin/pg_ctl" -D "$data" status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -100,8 +100,9 @@ _INSERT_IGNORE: dict[tuple[str, Table], Any] = {}
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted. The statement is built once per table
-    and dialect (the values are its parameters), so the inbox's hot path does not rebuild it per event."""
+    """INSERT … ON CONFLICT DO NOTHING RETURNING; True when a row was inserted. Whether a row came back is
+    the answer (a driver's rowcount may be -1, "unknown"). The statement is built once per table and
+    dialect (the values are its parameters), so the inbox's hot path does not rebuild it per event."""
     dialect = session.get_bind().dialect.name
     stmt = _INSERT_IGNORE.get((dialect, table))
     if stmt is None:
@@ -111,6 +112,7 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
             stmt = sqlite.insert(table).on_conflict_do_nothing()
         else:  # pragma: no cover
             raise RuntimeError(f"unsupported dialect {dialect}")
+        stmt = stmt.returning(*table.primary_key.columns)
         _INSERT_IGNORE[(dialect, table)] = stmt
     result: Any = await session.execute(stmt, values)
-    return bool(result.rowcount)
+    return result.first() is not None
