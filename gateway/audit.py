@@ -4,12 +4,11 @@ request id, status), in the gateway's own database, readable by auditors at GET 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,8 +20,11 @@ log = logging.getLogger("gateway.audit")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-@dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(BaseModel):
+    """One write that passed the gateway: who, role, organisation, what, when, request id, outcome."""
+
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     subject: str
     role: str
@@ -48,7 +50,7 @@ class AuditTrail:
         itself has already happened behind the gateway), so nothing passes unrecorded."""
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(insert(gateway_audit).values(**rec.__dict__))
+                await conn.execute(insert(gateway_audit).values(**rec.model_dump()))
         except Exception:
             log.exception("audit trail write failed; record: %s", rec)
 
@@ -71,22 +73,8 @@ class AuditTrail:
         return [dict(r) for r in rows], int(total)
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(AuditRecord):
     id: int
-    at: datetime
-    subject: str
-    role: str
-    org: str | None
-    region: str | None
-    method: str
-    service: str | None
-    path: str
-    query: str | None
-    status: int
-    request_id: str | None
-    idempotency_key: str | None
-    client: str | None
-    duration_ms: float | None
 
 
 class AuditPage(BaseModel):

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-PG = os.environ.get("GOUMAI_TEST_PG")  # e.g. postgresql+asyncpg://postgres@127.0.0.1:55432
-KAFKA = os.environ.get("GOUMAI_TEST_KAFKA")  # e.g. 127.0.0.1:39092
+PG = os.environ.get("GOUMAI_TEST_PG")  # e.g. postgresql+asyncpg://postgres@127.0.0.1:25432
+KAFKA = os.environ.get("GOUMAI_TEST_KAFKA")  # e.g. 127.0.0.1:29092
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
