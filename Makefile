@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint install servers-up servers-down asyncapi demo bench clean
+.PHONY: up test lint install servers-up servers-down asyncapi demo bench bench-flow bench-eligibility clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	@bash scripts/with-servers.sh $(BIN)/python bench/relay.py
+
+bench-flow: $(STAMP)
+	@bash scripts/with-servers.sh $(BIN)/python bench/flow.py
+
+bench-eligibility: $(STAMP)
+	@bash scripts/with-servers.sh $(BIN)/python bench/eligibility.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Eligibility latency on Postgres: 100k suppliers and 1M performance rows beside the same query on 1k suppliers.
 
-Creates two databases on the server from GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:55432),
+Creates two databases on the server from GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:25432),
 `gbench_registry` (large) and `gbench_registry_1k` (small), migrates them with
 `services.chassis.migrations.upgrade`, bulk-loads them with COPY (asyncpg `copy_records_to_table`), measures the
 registry's eligibility service function (`services.registry.service.eligibility`, the code behind
@@ -41,7 +41,7 @@ from services.chassis.settings import Settings
 from services.chassis.uow import UnitOfWork
 from services.registry import domain, service
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:55432")
+BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
 TYPES = [f"type{i:02d}" for i in range(20)]
 NOW = datetime.now(UTC)
 TODAY = service.today()

@@ -65,8 +65,8 @@ from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from tests.support.cluster import Cluster
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:39092")
+BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
+KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:29092")
 SERVICES = ("catalogue", "budget", "registry", "contract")
 REGION, YEAR = "changzhou", 2025
 PERIODS = [f"{YEAR}-{m:02d}" for m in range(1, 13)]

@@ -1,7 +1,7 @@
 """Outbox commit → consumer handled latency, beside a bare aiokafka produce → consume round trip, same broker.
 
-In one run on the Kafka broker at GOUMAI_TEST_KAFKA (default 127.0.0.1:39092) and the Postgres server at
-GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:55432):
+In one run on the Kafka broker at GOUMAI_TEST_KAFKA (default 127.0.0.1:29092) and the Postgres server at
+GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:25432):
 
 - **chassis**: a `UnitOfWork` commit emitting one event in service A's database (its own database, migrated
   with `services.chassis.migrations.upgrade`) → the `OutboxRelay` of A → Kafka → the `EventConsumer` of service
@@ -52,8 +52,8 @@ from services.chassis.uow import UnitOfWork
 from services.events import Envelope
 from services.events.catalogue import CatalogueItemWithdrawn
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:39092")
+BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
+KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:29092")
 DB_A, DB_B = "gbench_relay_a", "gbench_relay_b"
 KEYS = [f"item-{i:02d}" for i in range(16)]
 

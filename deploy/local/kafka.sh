@@ -58,7 +58,7 @@ start() {
   setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
       -Dkafka.logs.dir="$state" -cp "$lib/*" kafka.Kafka "$state/server.properties" \
-      >"$state/server.log" 2>&1 </dev/null &
+      >"$state/server.log" 2>&1 </dev/null 9>&- &  # 9>&-: the broker must not hold this script's lock
   echo $! > "$pidfile"
   for _ in $(seq 1 240); do
     if grep -q "Kafka Server started" "$state/server.log" 2>/dev/null && listening "$port"; then

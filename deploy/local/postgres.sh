@@ -56,7 +56,7 @@ start() {
   # Tests need speed, not durability across a power cut.
   as_pg "$bin/pg_ctl" -D "$data" -l "$state/server.log" -w -t 60 \
     -o "-p $port -k $state -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB" \
-    start >&2
+    start >&2 9>&-  # the server must not inherit (and hold) this script's lock
   for db in $dbs; do
     as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
       || as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
