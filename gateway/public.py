@@ -27,10 +27,11 @@ class PublicKind:
 PUBLIC: dict[str, PublicKind] = {
     # GET /catalogues and /catalogues/{id}: the anonymous caller sees published catalogues only.
     "catalogues": PublicKind("catalogue", "/catalogues", "Published guidance catalogues 指导性目录"),
-    # GET /plans/{department}/{fiscal_year}: a department's annual plan (no list of plans yet).
+    # GET /plans?fiscal_year=&department=&region= (approved lines, paginated) and /plans/{department}/{fiscal_year}.
     "annual-plans": PublicKind("budget", "/plans", "Annual purchase plans 年度购买计划"),
-    # Not built yet by the contract and assessment services: the gateway answers 503 naming them.
+    # GET /public/contract-notices?department=&year=&supplier_code=&service_type= and /{contract_id}.
     "contract-notices": PublicKind("contract", "/public/contract-notices", "Contract notices 合同公告"),
+    # Until the service builds it, the gateway answers 503 naming it.
     "assessment-results": PublicKind("assessment", "/public/assessment-results",
                                      "Performance assessment results 绩效评价结果"),
     # GET /blacklist/public: entries in force.

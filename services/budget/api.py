@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -27,6 +27,7 @@ from services.budget.schemas import (
     PaymentIn,
     PaymentOut,
     PlanItemOut,
+    PlanLineOut,
     PlanOut,
     RejectIn,
     ReleaseIn,
@@ -284,15 +285,32 @@ async def file_filing(filing_id: str, body: FilingIn, uow: UowDep,
 
 
 # ---------------------------------------------------------------- disclosure
+def plan_fields(r: BudgetLine) -> dict[str, Any]:
+    return {"line_id": r.id, "name": r.name, "level1_class": r.level1_class, "service_type": r.service_type,
+            "content": r.content, "recipients": r.recipients, "method": r.method,
+            "method_label": domain.METHOD_LABELS.get(r.method, r.method), "amount": r.approved_fen,
+            "one_off": r.one_off}
+
+
+@plans.get("", response_model=Page[PlanLineOut],
+           summary="Annual purchase-of-services plans across departments (public): approved lines only")
+async def public_plans(uow: UowDep, _principal: Annotated[Principal, Allow(*EVERYONE)], fiscal_year: Year = None,
+                       department: Annotated[str | None, Query(max_length=64)] = None,
+                       region: Annotated[str | None, Query(max_length=64)] = None,
+                       limit: Limit = 50, offset: Offset = 0) -> Page[PlanLineOut]:
+    rows, total = await service.public_plans(uow=uow, fiscal_year=fiscal_year, department=department, region=region,
+                                             limit=limit, offset=offset)
+    items = [PlanLineOut(**plan_fields(r), department=r.department, region=r.region, fiscal_year=r.fiscal_year)
+             for r in rows]
+    return Page[PlanLineOut](items=items, total=total, limit=limit, offset=offset)
+
+
 @plans.get("/{department}/{fiscal_year}", response_model=PlanOut,
            summary="The department's annual purchase-of-services plan (public)")
 async def public_plan(department: str, fiscal_year: Annotated[int, Path(ge=2000, le=2100)], uow: UowDep,
                       _principal: Annotated[Principal, Allow(*EVERYONE)]) -> PlanOut:
     rows = await service.public_plan(uow=uow, department=department, fiscal_year=fiscal_year)
-    items = [PlanItemOut(line_id=r.id, name=r.name, level1_class=r.level1_class, service_type=r.service_type,
-                         content=r.content, recipients=r.recipients, method=r.method,
-                         method_label=domain.METHOD_LABELS.get(r.method, r.method), amount=r.approved_fen,
-                         one_off=r.one_off) for r in rows]
+    items = [PlanItemOut(**plan_fields(r)) for r in rows]
     return PlanOut(department=department, fiscal_year=fiscal_year, count=len(items),
                    total=sum(r.approved_fen for r in rows), items=items)
 

@@ -266,6 +266,14 @@ class PlanItemOut(BaseModel):
     one_off: bool
 
 
+class PlanLineOut(PlanItemOut):
+    """One approved line of an annual plan, with whose plan it is (the list of plans across departments)."""
+
+    department: str
+    region: str
+    fiscal_year: int
+
+
 class PlanOut(BaseModel):
     department: str
     fiscal_year: int

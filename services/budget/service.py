@@ -656,6 +656,25 @@ async def public_plan(*, uow: UnitOfWork, department: str, fiscal_year: int) -> 
     return list(rows.scalars())
 
 
+async def public_plans(*, uow: UnitOfWork, fiscal_year: int | None, department: str | None, region: str | None,
+                       limit: int, offset: int) -> tuple[list[BudgetLine], int]:
+    """The annual plans across departments (approved lines only), newest year first, then as in one plan."""
+    conds: list[Any] = [BudgetLine.status == LineStatus.APPROVED.value]
+    if fiscal_year:
+        conds.append(BudgetLine.fiscal_year == fiscal_year)
+    if department:
+        conds.append(BudgetLine.department == department)
+    if region:
+        conds.append(BudgetLine.region == region)
+    s = uow.session
+    total = (await s.execute(select(func.count()).select_from(BudgetLine).where(*conds))).scalar_one()
+    rows = (await s.execute(select(BudgetLine).where(*conds)
+                            .order_by(BudgetLine.fiscal_year.desc(), BudgetLine.department,
+                                      BudgetLine.approved_fen.desc(), BudgetLine.name, BudgetLine.id)
+                            .limit(limit).offset(offset))).scalars()
+    return list(rows), int(total)
+
+
 # ---------------------------------------------------------------- statistics
 @dataclass(frozen=True)
 class StatQuery:

@@ -20,6 +20,8 @@ Offset = Annotated[int, Query(ge=0)]
 contracts = APIRouter(prefix="/contracts", tags=["contracts"])
 reviews = APIRouter(tags=["finance review"])
 filings = APIRouter(prefix="/filings", tags=["filing (备案)"])
+public = APIRouter(prefix="/public", tags=["public disclosure (信息公开)"])
+EVERYONE = Allow("public", "purchaser", "supplier", "finance", "auditor", "assessor", "service", "ops")
 
 
 # ---------------------------------------------------------------- contracts
@@ -195,6 +197,30 @@ async def list_ledger(contract_id: str, session: SessionDep, principal: Annotate
     return s.LedgerPage(items=[s.LedgerOut.of(e) for e in rows], total=total, limit=limit, offset=offset)
 
 
+# ---------------------------------------------------------------- public disclosure (合同公告)
+@public.get("/contract-notices", response_model=s.ContractNoticePage,
+            summary="Contract notices (public, no token): awarded and signed contracts, never drafts")
+async def list_contract_notices(session: SessionDep, _p: Annotated[Principal, EVERYONE],
+                                department: Annotated[str | None, Query(max_length=64)] = None,
+                                year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                                supplier_code: Annotated[str | None, Query(max_length=64)] = None,
+                                service_type: Annotated[str | None, Query(max_length=120)] = None,
+                                region: Annotated[str | None, Query(max_length=64)] = None,
+                                limit: Limit = 50, offset: Offset = 0) -> s.ContractNoticePage:
+    rows, total = await service.public_notices(session=session, department=department, fiscal_year=year,
+                                               supplier_code=supplier_code, service_type=service_type, region=region,
+                                               limit=limit, offset=offset)
+    return s.ContractNoticePage(items=[s.ContractNotice.of(c) for c in rows], total=total, limit=limit,
+                                offset=offset)
+
+
+@public.get("/contract-notices/{contract_id}", response_model=s.ContractNotice,
+            summary="One contract notice (public, no token)")
+async def get_contract_notice(contract_id: str, session: SessionDep,
+                              _p: Annotated[Principal, EVERYONE]) -> s.ContractNotice:
+    return s.ContractNotice.of(await service.public_notice(session=session, contract_id=contract_id))
+
+
 router = APIRouter()
-for r in (contracts, reviews, filings):
+for r in (contracts, reviews, filings, public):
     router.include_router(r)

@@ -238,6 +238,38 @@ class ContractSummary(BaseModel):
         return cls(**{k: getattr(c, k) for k in cls.model_fields if k != "amount"}, amount=c.amount_fen)
 
 
+class ContractNotice(BaseModel):
+    """A contract notice (合同公告): what the public may see of an awarded or signed contract, nothing internal."""
+
+    contract_id: str
+    title: str
+    department: str
+    region: str | None
+    fiscal_year: int | None
+    service_type: str
+    content: str
+    supplier_code: str
+    supplier_name: str | None
+    method: str
+    amount: Money
+    starts_on: date
+    ends_on: date
+    status: str
+    awarded_on: date | None
+    signed_on: date | None
+    filing_required: bool
+    filed: bool
+
+    @classmethod
+    def of(cls, c: m.Contract) -> ContractNotice:
+        return cls(contract_id=c.id, title=c.title, department=c.department, region=c.region,
+                   fiscal_year=c.fiscal_year, service_type=c.service_type, content=c.content,
+                   supplier_code=c.supplier_code, supplier_name=c.supplier_name, method=c.method, amount=c.amount_fen,
+                   starts_on=c.starts_on, ends_on=c.ends_on, status=c.status,
+                   awarded_on=c.awarded_at.date() if c.awarded_at else None, signed_on=c.signed_on,
+                   filing_required=c.filing_required, filed=c.filed_on is not None)
+
+
 class SettlementOut(BaseModel):
     id: str
     contract_id: str
@@ -330,6 +362,10 @@ class Page(BaseModel):
 
 class ContractPage(Page):
     items: list[ContractSummary]
+
+
+class ContractNoticePage(Page):
+    items: list[ContractNotice]
 
 
 class AmendmentPage(Page):

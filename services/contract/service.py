@@ -416,7 +416,7 @@ async def sign_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Prin
             instalments=[ScheduledInstalment(period=i.period, starts_on=i.starts_on, ends_on=i.ends_on,
                                              amount=i.amount_fen) for i in insts],
             method=c.method, filing_required=duty.required, filing_due_on=duty.due_on,
-            assessor_org=(c.assessment_plan or {}).get("assessor_org")))
+            assessor_org=(c.assessment_plan or {}).get("assessor_org"), region=c.region or ""))
     _touch(c)
     await uow.commit()
     return c
@@ -772,3 +772,39 @@ async def list_ledger(*, session: AsyncSession, principal: Principal, contract_i
     rows = await session.execute(q.order_by(m.LedgerEntry.created_at, m.LedgerEntry.id).limit(limit).offset(offset))
     return list(rows.scalars()), int(total)
 
+
+
+# ---------------------------------------------------------------- public disclosure (合同公告)
+PUBLISHED = (d.AWARDED, d.SIGNED, d.PERFORMING, d.SUSPENDED, d.COMPLETED, d.TERMINATED)
+
+
+def _published() -> Select[Any]:
+    """Contracts that were awarded (drafts never; a draft terminated before award neither)."""
+    return select(m.Contract).where(m.Contract.status.in_(PUBLISHED), m.Contract.awarded_at.is_not(None))
+
+
+async def public_notices(*, session: AsyncSession, department: str | None, fiscal_year: int | None,
+                         supplier_code: str | None, service_type: str | None, region: str | None, limit: int,
+                         offset: int) -> tuple[list[m.Contract], int]:
+    q = _published()
+    if department:
+        q = q.where(m.Contract.department == department)
+    if fiscal_year:
+        q = q.where(m.Contract.fiscal_year == fiscal_year)
+    if supplier_code:
+        q = q.where(m.Contract.supplier_code == supplier_code)
+    if service_type:
+        q = q.where(m.Contract.service_type == service_type)
+    if region:
+        q = q.where(m.Contract.region == region)
+    total = (await session.execute(select(func.count()).select_from(q.subquery()))).scalar_one()
+    rows = await session.execute(q.order_by(m.Contract.awarded_at.desc(), m.Contract.id).limit(limit).offset(offset))
+    return list(rows.scalars()), int(total)
+
+
+async def public_notice(*, session: AsyncSession, contract_id: str) -> m.Contract:
+    c: m.Contract | None = (
+        await session.execute(_published().where(m.Contract.id == contract_id))).scalar_one_or_none()
+    if c is None:
+        raise NotFound("contract.notice.not_found", f"no published contract notice {contract_id}")
+    return c
