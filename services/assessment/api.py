@@ -84,7 +84,7 @@ def plan_out(p: Plan) -> PlanOut:
                    department=p.department, line_id=p.line_id, period_kind=p.period_kind, periods=p.periods,
                    assessor_org=p.assessor_org, party_weights={k: Decimal(v) for k, v in p.party_weights.items()},
                    indicator_system_id=p.indicator_system_id, policy=p.policy_ref, contract_known=p.contract_known,
-                   created_at=p.created_at)
+                   created_at=p.created_at, region=p.region)
 
 
 def finding_out(f: Finding) -> FindingOut:

@@ -111,6 +111,7 @@ class PlanIn(In):
     service_type: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     department: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     line_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    region: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     starts_on: date | None = None
     ends_on: date | None = None
     periods: Annotated[list[str], Field(min_length=1, max_length=120)] | None = None
@@ -130,6 +131,7 @@ class PlanOut(BaseModel):
     indicator_system_id: str
     policy: str
     contract_known: bool
+    region: str | None = None
     created_at: datetime
 
 

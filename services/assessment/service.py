@@ -40,7 +40,7 @@ from services.chassis.uow import UnitOfWork
 from services.events.assessment import AssessmentFinalized, AssessmentPublished, ScoreComponent
 from services.events.contract import ContractSigned
 
-READ_ALL = ("finance", "auditor", "service")
+READ_ALL = ("finance", "auditor", "service")  # finance: within its region (see _regional)
 
 
 def clock() -> datetime:
@@ -65,7 +65,16 @@ def party_of(principal: Principal) -> str:
     return "third_party" if principal.role == "assessor" else "purchaser"
 
 
+def _regional(principal: Principal) -> str | None:
+    """The region a finance principal is confined to (None: not confined; a finance token without a region
+    reads every region, as in the contract service)."""
+    return principal.region if principal.role == "finance" and principal.region is not None else None
+
+
 def can_read_plan(principal: Principal, plan: Plan) -> bool:
+    region = _regional(principal)
+    if region is not None:
+        return plan.region == region
     if principal.role in READ_ALL:
         return True
     if principal.role == "purchaser":
@@ -79,7 +88,10 @@ def can_write_plan(principal: Principal, plan: Plan) -> bool:
     return principal.role in ("purchaser", "assessor") and can_read_plan(principal, plan)
 
 
-def can_read_assessment(principal: Principal, a: Assessment) -> bool:
+def can_read_assessment(principal: Principal, a: Assessment, plan: Plan | None = None) -> bool:
+    """`plan` is the assessment's plan; it is needed (and read) only for a finance principal of a region."""
+    if _regional(principal) is not None:
+        return plan is not None and plan.id == a.plan_id and can_read_plan(principal, plan)
     if principal.role in READ_ALL:
         return True
     if principal.role == "purchaser":
@@ -92,6 +104,9 @@ def can_read_assessment(principal: Principal, a: Assessment) -> bool:
 
 
 def _scoped_assessments(stmt: Select[tuple[Assessment]], principal: Principal) -> Select[tuple[Assessment]]:
+    region = _regional(principal)
+    if region is not None:
+        return stmt.where(Assessment.plan_id.in_(select(Plan.id).where(Plan.region == region)))
     if principal.role in READ_ALL:
         return stmt
     if principal.role == "purchaser":
@@ -116,7 +131,8 @@ async def get_assessment(session: AsyncSession, assessment_id: str, principal: P
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     a = (await session.execute(stmt)).scalar_one_or_none()
-    if a is None or not can_read_assessment(principal, a):
+    plan = await session.get(Plan, a.plan_id) if a is not None and _regional(principal) is not None else None
+    if a is None or not can_read_assessment(principal, a, plan):
         raise NotFound("assessment.not_found", f"no assessment {assessment_id}")
     return a
 
@@ -244,7 +260,7 @@ async def record_contract(*, uow: UnitOfWork, event_id: str, payload: ContractSi
     row = await uow.session.get(KnownContract, payload.contract_id)
     values: dict[str, Any] = {
         "supplier_code": payload.supplier_code, "line_id": payload.line_id, "service_type": payload.service_type,
-        "department": payload.department,
+        "department": payload.department, "region": payload.region or None,
         "schedule": payload.schedule if payload.schedule in domain.PERIOD_KINDS else "monthly",
         "periods": list(payload.periods), "starts_on": payload.starts_on, "ends_on": payload.ends_on,
         "signed_on": payload.signed_on, "event_id": event_id, "recorded_at": clock(),
@@ -277,7 +293,7 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
     if known is not None:
         if principal.role == "purchaser" and known.department and known.department != principal.org:
             raise NotFound("assessment.contract.not_found", f"no contract {data.contract_id}")
-        for name in ("supplier_code", "service_type", "department", "line_id"):
+        for name in ("supplier_code", "service_type", "department", "line_id", "region"):
             given, have = getattr(data, name), getattr(known, name)
             if given is not None and have and given != have:
                 raise Unprocessable("assessment.plan.contract_mismatch",
@@ -287,6 +303,7 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
         service_type = known.service_type or data.service_type
         department = known.department or data.department
         line_id = known.line_id or data.line_id
+        region = known.region or data.region
         kind = data.period_kind or known.schedule
         if data.periods is not None:
             periods = _check_periods(data.periods, kind)
@@ -305,6 +322,7 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
         service_type = data.service_type
         department = data.department
         line_id = data.line_id
+        region = data.region
         kind = data.period_kind or "monthly"
         if data.periods is not None:
             periods = _check_periods(data.periods, kind)
@@ -320,6 +338,11 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
     if principal.role == "purchaser" and department != principal.org:
         raise Forbidden("assessment.plan.department_scope", "a purchaser plans only for its own department",
                         field="department", rule="purchaser: own department")
+    if principal.role == "purchaser" and principal.region and known is None and region not in (None, principal.region):
+        raise Forbidden("assessment.plan.region_scope", "a purchaser plans only in its own region",
+                        field="region", rule="purchaser: own region")
+    if region is None and principal.role == "purchaser":
+        region = principal.region  # the department's own region
     if (await session.execute(select(Plan.id).where(Plan.contract_id == data.contract_id))).first():
         raise Conflict("assessment.plan.exists", f"contract {data.contract_id} already has a plan",
                        field="contract_id", rule="one plan per contract")
@@ -328,13 +351,15 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
     system = await _system_for_plan(uow, principal, service_type, data.indicator_system_id)
     plan = Plan(
         id=_id(), contract_id=data.contract_id, supplier_code=supplier_code, service_type=service_type,
-        department=department, line_id=line_id, period_kind=kind, periods=periods, assessor_org=data.assessor_org,
+        department=department, line_id=line_id, region=region, period_kind=kind, periods=periods,
+        assessor_org=data.assessor_org,
         party_weights={k: _s(v) for k, v in weights.items()}, indicator_system_id=system.id, policy_ref=pack.ref,
         contract_known=known is not None, created_at=clock(),
     )
     session.add(plan)
     uow.audit("plan.created", "plan", plan.id, {"contract_id": plan.contract_id, "weights": plan.party_weights,
-                                                "indicator_system": system_of(system).ref, "policy": pack.ref})
+                                                "indicator_system": system_of(system).ref, "policy": pack.ref,
+                                                "region": plan.region})
     await _flush_unique(uow, "assessment.plan.exists", f"contract {data.contract_id} already has a plan")
     await uow.commit()
     return plan
@@ -343,7 +368,10 @@ async def create_plan(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
 async def list_plans(session: AsyncSession, principal: Principal, *, contract_id: str | None, limit: int,
                      offset: int) -> tuple[list[Plan], int]:
     stmt = select(Plan)
-    if principal.role == "purchaser":
+    region = _regional(principal)
+    if region is not None:
+        stmt = stmt.where(Plan.region == region)
+    elif principal.role == "purchaser":
         stmt = stmt.where(Plan.department == (principal.org or ""))
     elif principal.role == "assessor":
         stmt = stmt.where(Plan.assessor_org == (principal.org or ""))

@@ -416,7 +416,7 @@ async def sign_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Prin
             instalments=[ScheduledInstalment(period=i.period, starts_on=i.starts_on, ends_on=i.ends_on,
                                              amount=i.amount_fen) for i in insts],
             method=c.method, filing_required=duty.required, filing_due_on=duty.due_on,
-            assessor_org=(c.assessment_plan or {}).get("assessor_org")))
+            assessor_org=(c.assessment_plan or {}).get("assessor_org"), region=c.region or ""))
     _touch(c)
     await uow.commit()
     return c

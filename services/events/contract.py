@@ -54,6 +54,7 @@ class ContractSigned(EventPayload):
     filing_required: bool = False
     filing_due_on: date | None = None
     assessor_org: str | None = None
+    region: str = ""  # the budget line's region (finance of that region governs the contract)
 
 
 @event("contract.filed", key="contract_id")

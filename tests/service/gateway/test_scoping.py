@@ -238,8 +238,6 @@ async def test_others_cannot_read_a_departments_assessment_plan(stack) -> None:
     assert result.checked and not result.leaks, "\n".join(result.leaks)
 
 
-@pytest.mark.xfail(strict=True, reason="gap in the assessment service: plans carry no region, so finance of any "
-                                       "region reads every plan (GET /plans, /plans/{id}, /findings, /sheets)")
 async def test_finance_of_another_region_cannot_read_an_assessment_plan(stack) -> None:
     cluster, gw = stack
     plan_id, _ = await _assessment_plan(gw)
