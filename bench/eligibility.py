@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -33,15 +32,15 @@ from stdnum.cn import uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import BASE_URL, admin, db_url, fresh_database
+
 from services.chassis.auth import Principal
 from services.chassis.db import make_engine, make_session_factory
-from services.chassis.migrations import upgrade
 from services.chassis.policy import REVIEW_CONDITIONS, PolicyBook
 from services.chassis.settings import Settings
 from services.chassis.uow import UnitOfWork
 from services.registry import domain, service
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
 TYPES = [f"type{i:02d}" for i in range(20)]
 NOW = datetime.now(UTC)
 TODAY = service.today()
@@ -126,24 +125,12 @@ def rows_for(n_suppliers: int, periods_per_supplier: int, seed: int) -> dict[str
     return out
 
 
-async def admin(sql: str) -> None:
-    url = make_url(BASE_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
-def db_url(name: str) -> str:
-    return make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
 
 
 async def load(name: str, n_suppliers: int, periods: int, seed: int) -> float:
-    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin(f'CREATE DATABASE "{name}"')
-    await asyncio.to_thread(upgrade, "registry", db_url(name))
+    await fresh_database(name, "registry")
     started = time.perf_counter()
     data = await asyncio.to_thread(rows_for, n_suppliers, periods, seed)
     url = make_url(db_url(name))

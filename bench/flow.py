@@ -36,7 +36,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import random
 import sys
 import tempfile
@@ -48,7 +47,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -57,16 +55,15 @@ from stdnum.cn import uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import BASE_URL, KAFKA, admin, fresh_database
+
 from services.chassis.auth import generate_keypair
 from services.chassis.calendar import business_date, utcnow
-from services.chassis.migrations import upgrade
 from services.chassis.policy import REVIEW_CONDITIONS
 from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from tests.support.cluster import Cluster
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
-KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:29092")
 SERVICES = ("catalogue", "budget", "registry", "contract")
 REGION, YEAR = "changzhou", 2025
 PERIODS = [f"{YEAR}-{m:02d}" for m in range(1, 13)]
@@ -81,27 +78,14 @@ def db_name(service: str) -> str:
     return f"gbench_flow_{service}"
 
 
-def db_url(name: str) -> str:
-    return make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
 
 
-async def admin(sql: str) -> None:
-    url = make_url(BASE_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def create_databases() -> dict[str, str]:
     urls = {}
     for s in SERVICES:
-        await admin(f'DROP DATABASE IF EXISTS "{db_name(s)}" WITH (FORCE)')
-        await admin(f'CREATE DATABASE "{db_name(s)}"')
-        urls[s] = db_url(db_name(s))
-        await asyncio.to_thread(upgrade, s, urls[s])
+        urls[s] = await fresh_database(db_name(s), s)
     return urls
 
 

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import statistics
 import sys
 import time
@@ -37,46 +36,32 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import BASE_URL, KAFKA, admin, db_url, fresh_database
+
 from services.chassis.bus.kafka import KafkaTransport
 from services.chassis.db import make_engine, make_session_factory
 from services.chassis.inbox import EventConsumer, HandlerRegistry
-from services.chassis.migrations import upgrade
 from services.chassis.relay import OutboxRelay
 from services.chassis.uow import UnitOfWork
 from services.events import Envelope
 from services.events.catalogue import CatalogueItemWithdrawn
 
-BASE_URL = os.environ.get("GOUMAI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:25432")
-KAFKA = os.environ.get("GOUMAI_TEST_KAFKA", "127.0.0.1:29092")
 DB_A, DB_B = "gbench_relay_a", "gbench_relay_b"
 KEYS = [f"item-{i:02d}" for i in range(16)]
 
 
 # ------------------------------------------------------------------ databases
-async def admin(sql: str) -> None:
-    url = make_url(BASE_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
-def db_url(name: str) -> str:
-    return make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
 
 
 async def create_db(name: str, service: str) -> None:
-    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin(f'CREATE DATABASE "{name}"')
-    await asyncio.to_thread(upgrade, service, db_url(name))
+    await fresh_database(name, service)
 
 
 # ------------------------------------------------------------------ statistics
