@@ -148,8 +148,11 @@ class OutboxRelay:
                 await self._wait(self.poll_seconds)
 
     async def _wait(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
+        # event is set, and a relay that ignores its cancellation never stops.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> Any:

@@ -246,7 +246,8 @@ class EmbeddedConsumer:
                 return msgs
             # Woken at once by a publish in this process; other processes are seen on the next look.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(remaining, 0.25))
+                async with asyncio.timeout(min(remaining, 0.25)):  # not wait_for: it can swallow a cancel
+                    await self._wake.wait()
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         if not offsets:
