@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel
 
 from services.assessment import service, templates
 from services.assessment.models import (
@@ -50,21 +49,14 @@ from services.chassis.app import CtxDep, SessionDep, UowDep
 from services.chassis.auth import Allow, Principal
 from services.chassis.errors import NotFound
 from services.chassis.idempotency import IdempotencyKey
+from services.chassis.pagination import Page
 
-T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]
 
 READERS = ("purchaser", "assessor", "finance", "auditor")
 WRITERS = ("purchaser", "assessor")
 EVERYONE = ("public", "purchaser", "assessor", "supplier", "finance", "auditor", "ops", "service")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 # ---------------------------------------------------------------- shaping

@@ -23,7 +23,6 @@ from services.budget.schemas import (
     LineOut,
     LinePatch,
     OneOffIn,
-    Page,
     PaymentIn,
     PaymentOut,
     PlanItemOut,
@@ -45,9 +44,9 @@ from services.budget.schemas import (
 from services.chassis.app import CtxDep, UowDep
 from services.chassis.auth import ROLES, Allow, Principal
 from services.chassis.calendar import business_date, utcnow
-from services.chassis.errors import Unprocessable
 from services.chassis.idempotency import IdempotencyKey
 from services.chassis.money import fen_to_wan, fen_to_yuan
+from services.chassis.pagination import Page
 
 router = APIRouter(tags=["budget"])
 lines = APIRouter(prefix="/lines", tags=["budget lines (二上二下)"])
@@ -318,9 +317,7 @@ async def public_plan(department: str, fiscal_year: Annotated[int, Path(ge=2000,
 # ---------------------------------------------------------------- statistics
 def _stat_query(fiscal_year: int | None, period: str | None, date_from: date | None, date_to: date | None,
                 region: str | None, department: str | None) -> service.StatQuery:
-    if period and (date_from or date_to):
-        raise Unprocessable("budget.period.ambiguous", "give either a period or from/to, not both", field="period",
-                            rule="one period per report")
+    domain.check_report_window(period, date_from, date_to)
     return service.StatQuery(fiscal_year=fiscal_year, period=period, date_from=date_from, date_to=date_to,
                              region=region, department=department)
 
@@ -354,9 +351,8 @@ async def get_statistics(uow: UowDep, principal: StatReaders, fiscal_year: Year 
 async def half_year_report(month: Annotated[str, Path(pattern=r"^2[01]\d{2}-\d{2}$")], uow: UowDep, ctx: CtxDep,
                            principal: StatReaders, region: str | None = None,
                            department: str | None = None) -> StatisticsOut:
-    year, mon = (int(x) for x in month.split("-"))
-    if not 1 <= mon <= 12:
-        raise Unprocessable("budget.period.invalid", f"{month}: no such month", field="month", rule="YYYY-MM")
+    first_day, _ = domain.period_bounds(month)  # refuses a month that does not exist
+    year, mon = first_day.year, first_day.month
     pack = service.pack_for(ctx, region or principal.region, date(year, mon, 1))
     label = domain.report_period(year, mon, pack.budget)
     q, s = await service.statistics(uow=uow, principal=principal,

@@ -281,6 +281,13 @@ def period_bounds(label: str) -> tuple[date, date]:
     return date(year, first, 1), date(year, last, _calendar.monthrange(year, last)[1])
 
 
+def check_report_window(period: str | None, date_from: date | None, date_to: date | None) -> None:
+    """A statistics report covers one window: a period label, or from/to dates, not both."""
+    if period and (date_from or date_to):
+        raise Unprocessable("budget.period.ambiguous", "give either a period or from/to, not both", field="period",
+                            rule="one period per report")
+
+
 def report_period(year: int, month: int, policy: BudgetSection) -> str:
     """The half-year a January or July report covers (004: 每年1月及7月分两次报送): in January the
     second half of the previous year, in July the first half of this one; other months as the pack says."""

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.money import Money, YuanIn
-
-T = TypeVar("T")
-
 
 
 class _In(BaseModel):
@@ -142,13 +139,6 @@ class LineOut(BaseModel):
     steps: list[StepOut] = []
     results: list[ResultOut] = []
     prior_results: ResultSummaryOut | None = None
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 class FinanceApprovalIn(StepIn):

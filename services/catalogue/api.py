@@ -14,6 +14,7 @@ from services.catalogue.models import Catalogue, CatalogueItem, CatalogueVersion
 from services.chassis.app import CtxDep, SessionDep, UowDep
 from services.chassis.auth import Allow, Principal
 from services.chassis.idempotency import IdempotencyKey
+from services.chassis.pagination import Page
 
 router = APIRouter(tags=["catalogue"])
 
@@ -164,11 +165,8 @@ class CatalogueOut(BaseModel):
                    items=[ItemOut.of(i) for i in items] if items is not None else None, history=history or [])
 
 
-class CataloguePage(BaseModel):
-    items: list[CatalogueOut]
-    total: int
-    limit: int
-    offset: int
+class CataloguePage(Page[CatalogueOut]):
+    pass
 
 
 class ItemInCatalogueOut(ItemOut):
@@ -179,11 +177,8 @@ class ItemInCatalogueOut(ItemOut):
     version_status: str
 
 
-class ItemPage(BaseModel):
-    items: list[ItemInCatalogueOut]
-    total: int
-    limit: int
-    offset: int
+class ItemPage(Page[ItemInCatalogueOut]):
+    pass
 
 
 class OverrideOut(BaseModel):
@@ -211,11 +206,8 @@ class OverrideOut(BaseModel):
                    policy=o.policy_ref, created_at=o.created_at, created_by=o.created_by, reviewer_org=o.reviewer_org)
 
 
-class OverridePage(BaseModel):
-    items: list[OverrideOut]
-    total: int
-    limit: int
-    offset: int
+class OverridePage(Page[OverrideOut]):
+    pass
 
 
 class OverdueOut(BaseModel):
@@ -234,12 +226,8 @@ class OverdueOut(BaseModel):
     policy: str | None
 
 
-class OverduePage(BaseModel):
+class OverduePage(Page[OverdueOut]):
     as_of: date
-    items: list[OverdueOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class PurchasableOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +17,7 @@ from services.catalogue.domain import ItemSpec, OverrideGrant, Status, VersionFa
 from services.catalogue.models import Catalogue, CatalogueItem, CatalogueVersion, ItemWithdrawal, NegativeListOverride
 from services.chassis.app import ServiceContext
 from services.chassis.auth import Principal
-from services.chassis.calendar import business_date, utcnow
+from services.chassis.calendar import today, utcnow  # module names: tests may replace `today`
 from services.chassis.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.chassis.policy import PolicyPack
 from services.chassis.uow import UnitOfWork
@@ -25,10 +25,6 @@ from services.events.catalogue import CatalogueItemAdded, CatalogueItemWithdrawn
 
 READ_ALL_ROLES = ("auditor", "service")
 
-
-def today() -> date:
-    """The business date in Asia/Shanghai (tests may replace this function)."""
-    return business_date(utcnow())
 
 
 # ---------------------------------------------------------------- scope
@@ -60,9 +56,6 @@ def facts(v: CatalogueVersion, codes: Sequence[str] = ()) -> VersionFacts:
 def pack_for(ctx: ServiceContext, cat: Catalogue, on: date | None = None) -> PolicyPack:
     return ctx.policy(on=on, pack=cat.policy_pack)
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- loading
@@ -164,7 +157,7 @@ async def create_catalogue(*, uow: UnitOfWork, ctx: ServiceContext, principal: P
                        f"department {department} already has a {fiscal_year} catalogue ({existing}); "
                        "adjust it instead", field="fiscal_year", rule="one catalogue per department and fiscal year",
                        catalogue_id=existing)
-    now = _now()
+    now = utcnow()
     cat = Catalogue(id=str(uuid.uuid4()), department=department, fiscal_year=fiscal_year, region=region,
                     policy_pack=pack_name, title=title or f"{department} {fiscal_year}年度政府购买服务指导性目录",
                     created_at=now, created_by=principal.subject)
@@ -266,7 +259,7 @@ async def withdraw_item(*, uow: UnitOfWork, principal: Principal, catalogue_id: 
                        rule="only items of the draft can be withdrawn")
     await uow.session.delete(item)
     uow.session.add(ItemWithdrawal(id=str(uuid.uuid4()), version_id=v.id, catalogue_id=loaded.cat.id, code=code,
-                                   name=item.name, reason=reason.strip(), at=_now(), by=principal.subject))
+                                   name=item.name, reason=reason.strip(), at=utcnow(), by=principal.subject))
     _bump(v, None)
     uow.audit("catalogue.item.withdrawn", "catalogue", loaded.cat.id,
               {"version": v.number, "item_code": code, "reason": reason})
@@ -353,7 +346,7 @@ async def adjust(*, uow: UnitOfWork, principal: Principal, catalogue_id: str, re
     if revision is not None:
         domain.require_revision(revision, latest.revision)
     domain.check_adjustment(facts(latest), reason)
-    now = _now()
+    now = utcnow()
     nv = CatalogueVersion(id=str(uuid.uuid4()), catalogue_id=loaded.cat.id, number=latest.number + 1,
                           status=Status.DRAFT.value, reason=reason.strip(), revision=1, created_at=now,
                           created_by=principal.subject, due_provisional=False, due_years_unknown=[])
@@ -393,7 +386,7 @@ async def record_override(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pr
               "service_type": spec.service_type, "flags": list(spec.flags)},
         fingerprint=domain.fingerprint(spec), rule_codes=sorted(set(rule_codes)),
         violations=[v.as_dict() for v in violations if v.code in rule_codes], justification=justification.strip(),
-        policy_ref=pack.ref, created_at=_now(), created_by=principal.subject, reviewer_org=principal.org)
+        policy_ref=pack.ref, created_at=utcnow(), created_by=principal.subject, reviewer_org=principal.org)
     uow.session.add(o)
     uow.audit("catalogue.negative_list.overridden", "catalogue", cat.id,
               {"override_id": o.id, "item_code": spec.code, "rules": o.rule_codes, "justification": o.justification,

@@ -26,6 +26,11 @@ def business_date(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
+def today() -> date:
+    """Today's business date (Asia/Shanghai): deadlines, expiry and blacklist periods are business dates."""
+    return business_date(utcnow())
+
+
 @dataclass(frozen=True)
 class YearTable:
     """A year's official holidays and make-up workdays, e.g. from a policy pack."""

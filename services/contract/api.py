@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from services.chassis.app import CtxDep, SessionDep, UowDep
 from services.chassis.auth import Allow, Principal
+from services.chassis.calendar import today
 from services.chassis.idempotency import IdempotencyKey
 from services.contract import schemas as s
 from services.contract import service
@@ -100,7 +101,7 @@ async def file_contract(contract_id: str, body: s.FilingIn, uow: UowDep, _key: I
 @filings.get("/overdue", response_model=s.OverduePage, summary="Contracts whose copy is not filed by the due date")
 async def overdue(session: SessionDep, principal: Annotated[Principal, Allow("purchaser", "finance", "auditor")],
                   as_of: date | None = None, limit: Limit = 50, offset: Offset = 0) -> s.OverduePage:
-    day = as_of or service.today()
+    day = as_of or today()
     rows, total = await service.overdue_filings(session=session, principal=principal, as_of=day, limit=limit,
                                                 offset=offset)
     items = [s.OverdueFiling(contract_id=c.id, title=c.title, department=c.department, amount=c.amount_fen,

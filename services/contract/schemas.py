@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from stdnum.cn import uscc
 
 from services.chassis.money import Money, YuanIn
+from services.chassis.pagination import Page
 from services.chassis.policy import PURCHASE_METHODS
 from services.contract import models as m
 
@@ -354,30 +355,24 @@ class TransitionOut(BaseModel):
     at: datetime
 
 
-class Page(BaseModel):
-    total: int
-    limit: int
-    offset: int
+class ContractPage(Page[ContractSummary]):
+    pass
 
 
-class ContractPage(Page):
-    items: list[ContractSummary]
+class ContractNoticePage(Page[ContractNotice]):
+    pass
 
 
-class ContractNoticePage(Page):
-    items: list[ContractNotice]
+class AmendmentPage(Page[AmendmentOut]):
+    pass
 
 
-class AmendmentPage(Page):
-    items: list[AmendmentOut]
+class LedgerPage(Page[LedgerOut]):
+    pass
 
 
-class LedgerPage(Page):
-    items: list[LedgerOut]
-
-
-class TransitionPage(Page):
-    items: list[TransitionOut]
+class TransitionPage(Page[TransitionOut]):
+    pass
 
 
 class OverdueFiling(BaseModel):
@@ -390,6 +385,5 @@ class OverdueFiling(BaseModel):
     days_overdue: int
 
 
-class OverduePage(Page):
+class OverduePage(Page[OverdueFiling]):
     as_of: date
-    items: list[OverdueFiling]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.app import ServiceContext
 from services.chassis.auth import Principal
-from services.chassis.calendar import business_date
+from services.chassis.calendar import business_date, today, utcnow
 from services.chassis.errors import Conflict, NotFound, Problem, Unprocessable
 from services.chassis.http import RemoteProblem
 from services.chassis.money import fen_to_yuan
@@ -44,12 +44,6 @@ log = logging.getLogger(__name__)
 RESERVATION_NS = uuid.UUID("6f1d8c1e-3b7a-4c55-9a0e-2f43c0b1d7a1")
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    return business_date(now())
 
 
 def pack_for(ctx: ServiceContext, region: str | None, on: date | None = None) -> PolicyPack:
@@ -122,12 +116,12 @@ def _require(p: Principal, c: m.Contract, *roles: str, what: str) -> None:
 
 def _touch(c: m.Contract) -> None:
     c.version += 1
-    c.updated_at = now()
+    c.updated_at = utcnow()
 
 
 def _transition(uow: UnitOfWork, c: m.Contract, to: str, reason: str | None, p: Principal | None) -> None:
     uow.session.add(m.Transition(contract_id=c.id, from_status=c.status if c.status != to else None, to_status=to,
-                                 reason=reason, actor=p.subject if p else "system", at=now()))
+                                 reason=reason, actor=p.subject if p else "system", at=utcnow()))
     c.status = to
 
 
@@ -198,7 +192,7 @@ async def create_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pr
                               renewal=renewal)
     d.require_justification(decision, data.method_justification)
     schedule = d.build_schedule(data.amount, data.starts_on, data.ends_on, data.schedule)
-    stamp = now()
+    stamp = utcnow()
     c = m.Contract(
         id=str(uuid.uuid4()), version=1, status=d.DRAFT, title=data.title, department=department,
         region=line.get("region"), line_id=data.line_id, item_code=line.get("item_code"),
@@ -261,7 +255,7 @@ async def review_exception(*, uow: UnitOfWork, principal: Principal, contract_id
         raise Conflict("contract.review.done", f"already reviewed: {c.review_status}", field="decision",
                        rule="one review per contract")
     c.review_status, c.review_note = data.decision, data.note
-    c.reviewed_by, c.reviewed_at = principal.subject, now()
+    c.reviewed_by, c.reviewed_at = principal.subject, utcnow()
     _touch(c)
     uow.audit("contract.reviewed", "contract", c.id, {"decision": data.decision, "note": data.note})
     await uow.commit()
@@ -349,7 +343,7 @@ async def award_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pri
         await _release_quietly(ctx, reservation_id, "award failed while reserving")
         raise
     try:
-        stamp = now()
+        stamp = utcnow()
         c.reservation_id, c.awarded_at = reservation_id, stamp
         c.eligibility = {**answer, "checked_at": stamp.isoformat()}
         c.line_snapshot = line
@@ -494,7 +488,7 @@ async def file_contract(*, uow: UnitOfWork, principal: Principal, contract_id: s
     uow.session.add(m.LedgerEntry(id=str(uuid.uuid4()), contract_id=c.id, kind="document", period=None,
                                   title=f"合同副本备案 {data.document.name}", summary="late" if late else "on time",
                                   amount_fen=None, document=c.filing_document, recorded_by=principal.subject,
-                                  recorded_role=principal.role, created_at=now()))
+                                  recorded_role=principal.role, created_at=utcnow()))
     uow.emit(ContractFiled(contract_id=c.id, line_id=c.line_id, filed_on=data.filed_on, due_on=c.filing_due_on,
                            late=late))
     uow.audit("contract.filed", "contract", c.id, {"filed_on": data.filed_on, "due_on": c.filing_due_on, "late": late})
@@ -546,7 +540,7 @@ async def record_settlement(*, uow: UnitOfWork, event: AssessmentFinalized, even
         return existing
     rule = d.PaymentRule.from_dict(c.payment_rule)
     result = d.settle(rule, period=inst.period, grade=event.grade, instalment_fen=inst.amount_fen)
-    stamp = now()
+    stamp = utcnow()
     row = m.Settlement(
         id=str(uuid.uuid4()), contract_id=c.id, period=inst.period, period_index=inst.seq,
         assessment_id=event.assessment_id, event_id=event_id, score=str(event.score), grade=event.grade,
@@ -606,7 +600,7 @@ async def confirm_payment(*, uow: UnitOfWork, principal: Principal, contract_id:
     uow.session.add(m.LedgerEntry(
         id=str(uuid.uuid4()), contract_id=c.id, kind="payment", period=row.period, title=f"{row.period} 支付",
         summary=data.reference, amount_fen=row.amount_fen, document=None, recorded_by=principal.subject,
-        recorded_role=principal.role, created_at=now()))
+        recorded_role=principal.role, created_at=utcnow()))
     uow.emit(ContractPaymentMade(contract_id=c.id, settlement_id=row.id, line_id=c.line_id, amount=row.amount_fen,
                                  paid_on=data.paid_on))
     uow.audit("contract.payment.made", "settlement", row.id, {"contract_id": c.id, "amount":
@@ -625,7 +619,7 @@ async def record_blacklisting(*, uow: UnitOfWork, event: SupplierBlacklisted, ev
         session.add(m.BlacklistedSupplier(entry_id=event.entry_id, supplier_code=event.supplier_code,
                                           reason=event.reason, source=event.source, starts_on=event.starts_on,
                                           ends_on=event.ends_on, ended_on=None, policy=event.policy,
-                                          recorded_at=now()))
+                                          recorded_at=utcnow()))
     rows = await session.execute(select(m.Contract).where(m.Contract.supplier_code == event.supplier_code,
                                                           m.Contract.status.in_(d.LIVE))
                                  .order_by(m.Contract.id).with_for_update())
@@ -673,7 +667,7 @@ async def propose_amendment(*, uow: UnitOfWork, principal: Principal, contract_i
                                      .where(m.Amendment.contract_id == c.id))).scalar_one() + 1
     a = m.Amendment(id=str(uuid.uuid4()), contract_id=c.id, seq=seq, type=data.type, rationale=data.rationale,
                     changes=changes, before=None, status="proposed", proposed_by=principal.subject,
-                    proposed_role=principal.role, proposed_at=now())
+                    proposed_role=principal.role, proposed_at=utcnow())
     uow.session.add(a)
     uow.audit("contract.amendment.proposed", "contract", c.id, {"seq": seq, "type": data.type, "changes": changes})
     await uow.commit()
@@ -755,7 +749,7 @@ async def add_ledger_entry(*, uow: UnitOfWork, principal: Principal, contract_id
     e = m.LedgerEntry(id=str(uuid.uuid4()), contract_id=c.id, kind=data.kind, period=data.period, title=data.title,
                       summary=data.summary, amount_fen=None,
                       document=data.document.model_dump(mode="json") if data.document else None,
-                      recorded_by=principal.subject, recorded_role=principal.role, created_at=now())
+                      recorded_by=principal.subject, recorded_role=principal.role, created_at=utcnow())
     uow.session.add(e)
     uow.audit("contract.ledger.recorded", "contract", c.id, {"kind": data.kind, "title": data.title})
     await uow.commit()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from services.chassis.app import CtxDep, SessionDep, UowDep
 from services.chassis.auth import Allow, Principal
+from services.chassis.calendar import today
 from services.chassis.idempotency import IdempotencyKey
 from services.chassis.policy import PURCHASE_METHODS
 from services.registry import schemas, service
@@ -82,14 +83,14 @@ async def add_qualification(code: str, body: schemas.QualificationIn, uow: UowDe
                             _key: IdempotencyKey,
                             principal: Annotated[Principal, Allow("finance")]) -> schemas.QualificationOut:
     q = await service.add_qualification(uow=uow, ctx=ctx, principal=principal, code=code, data=body)
-    return service.qualification_out(q, service.today())
+    return service.qualification_out(q, today())
 
 
 @suppliers.get("/{code}/qualifications", summary="Professional qualifications with their status today")
 async def list_qualifications(code: str, session: SessionDep,
                               principal: Annotated[Principal, Allow(*READERS)]) -> dict[str, Any]:
     rows = await service.list_qualifications(session=session, principal=principal, code=code)
-    on = service.today()
+    on = today()
     return page([service.qualification_out(q, on) for q in rows], len(rows), len(rows), 0)
 
 
@@ -142,7 +143,7 @@ blacklist = APIRouter(prefix="/blacklist", tags=["blacklist (黑名单)"])
 async def add_blacklist(body: schemas.BlacklistIn, uow: UowDep, ctx: CtxDep, _key: IdempotencyKey,
                         principal: Annotated[Principal, Allow("finance")]) -> schemas.BlacklistOut:
     e = await service.blacklist_supplier(uow=uow, ctx=ctx, principal=principal, data=body)
-    return service.blacklist_out(e, service.today())
+    return service.blacklist_out(e, today())
 
 
 @blacklist.get("", summary="Blacklist entries with their status (a supplier sees only its own)")
@@ -150,7 +151,7 @@ async def list_blacklist(session: SessionDep, principal: Annotated[Principal, Al
                          supplier_code: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     rows, total = await service.list_blacklist(session=session, principal=principal, supplier_code=supplier_code,
                                                limit=limit, offset=offset)
-    on = service.today()
+    on = today()
     return page([service.blacklist_out(e, on) for e in rows], total, limit, offset)
 
 
@@ -158,7 +159,7 @@ async def list_blacklist(session: SessionDep, principal: Annotated[Principal, Al
 async def public_blacklist(session: SessionDep, _p: Annotated[Principal, Allow(
         "public", "finance", "auditor", "purchaser", "supplier", "assessor", "service", "ops")],
                            as_of: date | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    rows, total = await service.public_blacklist(session=session, as_of=as_of or service.today(), limit=limit,
+    rows, total = await service.public_blacklist(session=session, as_of=as_of or today(), limit=limit,
                                                  offset=offset)
     items = [schemas.PublicBlacklistOut(name=e.supplier_name, credit_code=e.supplier_code, reason=e.reason,
                                         starts_on=e.starts_on, ends_on=e.ends_on) for e in rows]
@@ -170,7 +171,7 @@ async def public_blacklist(session: SessionDep, _p: Annotated[Principal, Allow(
 async def sweep(uow: UowDep, ctx: CtxDep,
                 _p: Annotated[Principal, Allow("finance", "ops", "service")]) -> schemas.SweepOut:
     done = await service.sweep_expired(uow=uow, ctx=ctx)
-    return schemas.SweepOut(delisted=done, as_of=service.today())
+    return schemas.SweepOut(delisted=done, as_of=today())
 
 
 @blacklist.get("/{entry_id}", response_model=schemas.BlacklistOut, summary="One blacklist entry")
@@ -178,7 +179,7 @@ async def get_blacklist(entry_id: str, session: SessionDep,
                         principal: Annotated[Principal, Allow("finance", "auditor", "supplier")]
                         ) -> schemas.BlacklistOut:
     e = await service.get_blacklist_entry(session=session, principal=principal, entry_id=entry_id)
-    return service.blacklist_out(e, service.today())
+    return service.blacklist_out(e, today())
 
 
 @blacklist.post("/{entry_id}/appeal", status_code=status.HTTP_201_CREATED, response_model=schemas.BlacklistOut,
@@ -186,7 +187,7 @@ async def get_blacklist(entry_id: str, session: SessionDep,
 async def appeal(entry_id: str, body: schemas.AppealIn, uow: UowDep, ctx: CtxDep, _key: IdempotencyKey,
                  principal: Annotated[Principal, Allow("supplier", "finance")]) -> schemas.BlacklistOut:
     e = await service.submit_appeal(uow=uow, ctx=ctx, principal=principal, entry_id=entry_id, data=body)
-    return service.blacklist_out(e, service.today())
+    return service.blacklist_out(e, today())
 
 
 @blacklist.post("/{entry_id}/appeal/decision", response_model=schemas.BlacklistOut,
@@ -194,7 +195,7 @@ async def appeal(entry_id: str, body: schemas.AppealIn, uow: UowDep, ctx: CtxDep
 async def decide_appeal(entry_id: str, body: schemas.AppealDecisionIn, uow: UowDep, ctx: CtxDep,
                         principal: Annotated[Principal, Allow("finance")]) -> schemas.BlacklistOut:
     e = await service.decide_appeal(uow=uow, ctx=ctx, principal=principal, entry_id=entry_id, data=body)
-    return service.blacklist_out(e, service.today())
+    return service.blacklist_out(e, today())
 
 
 @blacklist.post("/{entry_id}/removal", response_model=schemas.BlacklistOut,
@@ -202,7 +203,7 @@ async def decide_appeal(entry_id: str, body: schemas.AppealDecisionIn, uow: UowD
 async def remove(entry_id: str, body: schemas.RemovalIn, uow: UowDep, ctx: CtxDep,
                  principal: Annotated[Principal, Allow("finance")]) -> schemas.BlacklistOut:
     e = await service.remove_early(uow=uow, ctx=ctx, principal=principal, entry_id=entry_id, data=body)
-    return service.blacklist_out(e, service.today())
+    return service.blacklist_out(e, today())
 
 
 # ----------------------------------------------------------------- directory
@@ -220,7 +221,7 @@ async def get_directory(session: SessionDep, ctx: CtxDep, _p: Annotated[Principa
                                        service_type=service_type, recent_average=d.recent_average,
                                        last_cycle_grade=d.last_cycle_grade,
                                        single_source_renewal=d.single_source_renewal) for i, d in enumerate(rows)]
-    return {**page(items, total, limit, offset), "service_type": service_type, "as_of": as_of or service.today()}
+    return {**page(items, total, limit, offset), "service_type": service_type, "as_of": as_of or today()}
 
 
 router = APIRouter()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.app import ServiceContext
 from services.chassis.auth import Principal
-from services.chassis.calendar import business_date, utcnow
+from services.chassis.calendar import business_date, today, utcnow
 from services.chassis.db import insert_ignore
 from services.chassis.errors import Conflict, NotFound, Unprocessable
 from services.chassis.policy import PolicyError, PolicyPack
@@ -50,9 +50,6 @@ SST = cast(Table, SupplierServiceType.__table__)
 SNAP = cast(Table, EligibilitySnapshot.__table__)
 
 
-def today() -> date:
-    """Today in Asia/Shanghai: dates of blacklisting, expiry and eligibility are business dates."""
-    return business_date(utcnow())
 
 
 def _new_id() -> str:
@@ -457,20 +454,20 @@ async def remove_early(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princ
 async def _delist_expired(uow: UnitOfWork, ids: Sequence[str]) -> list[str]:
     """Mark entries that ran out as delisted and emit registry.supplier.delisted once for each (the
     conditional UPDATE makes a concurrent reader or sweep lose the race instead of emitting twice)."""
+    if not ids:
+        return []
+    rows = (await uow.session.execute(
+        update(B).where(B.c.id.in_(ids), B.c.delisted_at.is_(None), B.c.state == "active")
+        .values(delisted_at=utcnow()).returning(B.c.id, B.c.supplier_code, B.c.ends_on)
+    )).all()
     done: list[str] = []
-    for entry_id in ids:
-        row = (await uow.session.execute(
-            update(B).where(B.c.id == entry_id, B.c.delisted_at.is_(None), B.c.state == "active")
-            .values(delisted_at=utcnow()).returning(B.c.supplier_code, B.c.ends_on)
-        )).one_or_none()
-        if row is None:
-            continue
+    for row in sorted(rows, key=lambda r: (r.ends_on, r.id)):
         ended = row.ends_on + timedelta(days=1)  # the first day off the list
-        uow.emit(SupplierDelisted(supplier_code=row.supplier_code, entry_id=entry_id,
+        uow.emit(SupplierDelisted(supplier_code=row.supplier_code, entry_id=row.id,
                                   reason=f"blacklisting expired after {row.ends_on}", ended_on=ended))
-        uow.audit("supplier.delisted", "blacklist_entry", entry_id,
+        uow.audit("supplier.delisted", "blacklist_entry", row.id,
                   {"supplier_code": row.supplier_code, "reason": "expired", "ended_on": ended})
-        done.append(entry_id)
+        done.append(row.id)
     return done
 
 
@@ -481,11 +478,11 @@ async def sweep_expired(*, uow: UnitOfWork, ctx: ServiceContext, limit: int = 10
         select(B.c.id).where(B.c.delisted_at.is_(None), B.c.state == "active", B.c.ends_on < on)
         .order_by(B.c.ends_on).limit(limit))).scalars().all()
     done = await _delist_expired(uow, list(ids))
-    codes = set((await uow.session.execute(select(B.c.supplier_code).where(B.c.id.in_(done)))).scalars())
-    for code in sorted(codes):
-        s = await uow.session.get(Supplier, code)
-        if s is not None:
-            await recheck(uow=uow, ctx=ctx, code=code, service_types=s.service_types)
+    codes = select(B.c.supplier_code).where(B.c.id.in_(done))
+    suppliers = (await uow.session.execute(
+        select(Supplier).where(Supplier.code.in_(codes)).order_by(Supplier.code))).scalars().all()
+    for s in suppliers:
+        await recheck(uow=uow, ctx=ctx, code=s.code, service_types=s.service_types)
     await uow.commit()
     return done
 
