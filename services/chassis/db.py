@@ -99,10 +99,7 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 _INSERT_IGNORE: dict[tuple[str, Table], Any] = {}
 
 
-async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING; True when a row was inserted. Whether a row came back is
-    the answer (a driver's rowcount may be -1, "unknown"). The statement is built once per table and
-    dialect (the values are its parameters), so the inbox's hot path does not rebuild it per event."""
+def _insert_ignore_stmt(session: AsyncSession, table: Table) -> Any:
     dialect = session.get_bind().dialect.name
     stmt = _INSERT_IGNORE.get((dialect, table))
     if stmt is None:
@@ -114,5 +111,21 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
             raise RuntimeError(f"unsupported dialect {dialect}")
         stmt = stmt.returning(*table.primary_key.columns)
         _INSERT_IGNORE[(dialect, table)] = stmt
-    result: Any = await session.execute(stmt, values)
+    return stmt
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING; True when a row was inserted. Whether a row came back is
+    the answer (a driver's rowcount may be -1, "unknown"). The statement is built once per table and
+    dialect (the values are its parameters), so the inbox's hot path does not rebuild it per event."""
+    result: Any = await session.execute(_insert_ignore_stmt(session, table), values)
     return result.first() is not None
+
+
+async def insert_ignore_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    """Many rows in one `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING` (SQLAlchemy's
+    insertmanyvalues); the primary keys of the rows that were inserted, as tuples."""
+    if not rows:
+        return set()
+    result: Any = await session.execute(_insert_ignore_stmt(session, table), rows)
+    return {tuple(r) for r in result.all()}

@@ -1,17 +1,19 @@
 """Event consumers: handlers in one registry, effects and the inbox row in one transaction.
 
-For each message the consumer records the event id in the service's inbox (`INSERT … ON CONFLICT DO
-NOTHING`), runs the handler, and commits the handler's state changes, the events it emitted and the
-inbox row together; the offset is committed after that. A repeat of an event already in the inbox
-changes nothing. A batch is first tried in one transaction (fast); if it fails, each event is retried
-alone, and one that keeps failing goes to the dead-letter topic with its error, so the partition
+For each batch the consumer records the event ids in the service's inbox (one `INSERT … ON CONFLICT DO
+NOTHING RETURNING`), runs the handlers of the fresh ones, and commits their state changes, the events they
+emitted and the inbox rows together; the offsets are committed after that. A repeat of an event already in
+the inbox changes nothing. A batch is first tried in one transaction (fast); if it fails, each event is
+retried alone, and one that keeps failing goes to the dead-letter topic with its error, so the partition
 goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import itertools
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -23,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis import metrics
 from services.chassis.bus import Consumer, InMessage, OutMessage, TopicPartition, Transport, next_offsets
-from services.chassis.db import insert_ignore
+from services.chassis.db import insert_ignore, insert_ignore_many
 from services.chassis.schema import inbox
 from services.chassis.uow import UnitOfWork
-from services.events import REGISTRY, Envelope, EventPayload
+from services.events import REGISTRY, Envelope
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +36,53 @@ Handler = Callable[..., Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Registration:
-    event_type: str
-    handler: Handler
+class Delivery:
+    """One event as a batch handler gets it: the payload model and its envelope."""
+
+    payload: Any
+    event: Envelope
+
+
+BatchHandler = Callable[..., Awaitable[None]]
 
 
 class HandlerRegistry:
-    """`handlers = HandlerRegistry()`; `@handlers.on("assessment.finalized")` on a plain function
-    `async def f(payload, *, event, uow, ctx) -> None`."""
+    """`handlers = HandlerRegistry()`; then either
+
+    - `@handlers.on("assessment.finalized")` on a plain function `async def f(payload, *, event, uow, ctx)`,
+      called once per event, or
+    - `@handlers.on_batch("assessment.finalized")` on `async def f(deliveries, *, uow, ctx)`, called with a
+      run of consecutive events of that type (in the order read) so the handler can read and write its rows
+      with one statement per table instead of one per event. A failing batch is retried one event at a
+      time, so a batch handler must give the same result for a run as for its events one by one."""
 
     def __init__(self) -> None:
-        self._by_type: dict[str, list[Handler]] = {}
+        self._by_type: dict[str, list[BatchHandler]] = {}
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
-        if event_type not in REGISTRY:
-            raise ValueError(f"no such event type: {event_type}")
-
         def register(fn: Handler) -> Handler:
-            self._by_type.setdefault(event_type, []).append(fn)
+            async def each(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
+                for d in deliveries:
+                    await fn(d.payload, event=d.event, uow=uow, ctx=ctx)
+
+            self._add(event_type, each)
             return fn
 
         return register
 
-    def handlers_for(self, event_type: str) -> list[Handler]:
+    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        def register(fn: BatchHandler) -> BatchHandler:
+            self._add(event_type, fn)
+            return fn
+
+        return register
+
+    def _add(self, event_type: str, fn: BatchHandler) -> None:
+        if event_type not in REGISTRY:
+            raise ValueError(f"no such event type: {event_type}")
+        self._by_type.setdefault(event_type, []).append(fn)
+
+    def handlers_for(self, event_type: str) -> list[BatchHandler]:
         return self._by_type.get(event_type, [])
 
     @property
@@ -200,8 +226,7 @@ class EventConsumer:
             return
         try:
             async with self._uow() as uow:
-                for _, env in work:
-                    await self._handle(uow, env)
+                await self._handle(uow, [env for _, env in work])
                 await uow.commit()
             self._count(work)
             return
@@ -215,26 +240,31 @@ class EventConsumer:
         for _, env in work:
             metrics.EVENTS_HANDLED.labels(self.service, env.type).inc()
 
-    async def _handle(self, uow: UnitOfWork, env: Envelope) -> None:
-        fresh = await insert_ignore(
-            uow.session,
-            inbox,
-            {"consumer": self.group, "event_id": env.id, "event_type": env.type,
-             "status": "handled", "handled_at": datetime.now(UTC)},
-        )
-        if not fresh:
-            metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
-            return
-        payload: EventPayload = env.payload()
-        for handler in self.handlers.handlers_for(env.type):
-            await handler(payload, event=env, uow=uow, ctx=self.ctx)
+    async def _handle(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        """Claim the events in the inbox (one statement), then hand the fresh ones to their handlers in runs of
+        one type, in the order read: the order per key holds, and a handler sees a run at once."""
+        now = datetime.now(UTC)
+        unique = list({env.id: env for env in reversed(envelopes)}.values())[::-1]  # first of each id, in order
+        claimed = await insert_ignore_many(uow.session, inbox, [
+            {"consumer": self.group, "event_id": env.id, "event_type": env.type, "status": "handled",
+             "handled_at": now} for env in unique])
+        fresh = [env for env in unique if (self.group, env.id) in claimed]
+        repeats = collections.Counter(env.type for env in envelopes)
+        repeats.subtract(env.type for env in fresh)
+        for event_type, n in repeats.items():
+            if n > 0:
+                metrics.EVENTS_DUPLICATE.labels(self.service, event_type).inc(n)
+        for event_type, run in itertools.groupby(fresh, key=lambda env: env.type):
+            deliveries = [Delivery(env.payload(), env) for env in run]
+            for handler in self.handlers.handlers_for(event_type):
+                await handler(deliveries, uow=uow, ctx=self.ctx)
 
     async def _handle_alone(self, m: InMessage, env: Envelope) -> None:
         last: BaseException | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 async with self._uow() as uow:
-                    await self._handle(uow, env)
+                    await self._handle(uow, [env])
                     await uow.commit()
                 self._count([(m, env)])
                 return
