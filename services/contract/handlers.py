@@ -3,22 +3,23 @@ service.py; the consumer commits the effects with the inbox row (a redelivered e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from services.chassis.inbox import HandlerRegistry
+from services.chassis.inbox import Delivery, HandlerRegistry
 from services.chassis.uow import UnitOfWork
 from services.contract import service
 from services.events import Envelope
-from services.events.assessment import AssessmentFinalized
 from services.events.registry import SupplierBlacklisted, SupplierDelisted
 
 handlers = HandlerRegistry()
 
 
-@handlers.on("assessment.finalized")
-async def settle_period(payload: AssessmentFinalized, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
-    """Flow 1: the period's settlement = instalment × the grade's payment factor → contract.settlement.approved."""
-    await service.record_settlement(uow=uow, event=payload, event_id=event.id)
+@handlers.on_batch("assessment.finalized")
+async def settle_periods(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
+    """Flow 1: the period's settlement = instalment × the grade's payment factor → contract.settlement.approved.
+    A run of events at once (one statement per table)."""
+    await service.record_settlements(uow=uow, deliveries=deliveries)
 
 
 @handlers.on("registry.supplier.blacklisted")

@@ -1,6 +1,6 @@
 """Use cases of the contract service: keyword-only functions over a UnitOfWork, called by routes and handlers.
 
-Functions called by routes commit; functions called by handlers (`record_settlement`, `record_blacklisting`,
+Functions called by routes commit; functions called by handlers (`record_settlements`, `record_blacklisting`,
 `record_delisting`) do not: the consumer commits their effects with the inbox row.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.app import ServiceContext
@@ -19,6 +20,7 @@ from services.chassis.auth import Principal
 from services.chassis.calendar import business_date, today, utcnow
 from services.chassis.errors import Conflict, NotFound, Problem, Unprocessable
 from services.chassis.http import RemoteProblem
+from services.chassis.inbox import Delivery
 from services.chassis.money import fen_to_yuan
 from services.chassis.policy import PolicyError, PolicyPack
 from services.chassis.uow import UnitOfWork
@@ -508,36 +510,75 @@ async def overdue_filings(*, session: AsyncSession, principal: Principal, as_of:
 
 
 # ---------------------------------------------------------------- settlement (handler: no commit)
-async def record_settlement(*, uow: UnitOfWork, event: AssessmentFinalized, event_id: str) -> m.Settlement | None:
+async def record_settlements(*, uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[m.Settlement | None]:
     """assessment.finalized → the period's settlement = instalment × the grade's factor, once per contract and period.
-    The inbox drops a redelivered event; the unique (contract, period) drops a second assessment of a period."""
+    The inbox drops a redelivered event; the unique (contract, period) drops a second assessment of a period.
+
+    A run of events at once, with one statement per table whatever its length: the contracts named (locked, in
+    id order), their instalments and settlements for the periods named; then each event in order against those
+    rows in memory, so a run ends as its events one by one would (a second event for a period finds the first's
+    settlement). New rows are inserted together when the consumer commits. Per event: its settlement, the one
+    kept, or None."""
     session = uow.session
-    c = (await session.execute(select(m.Contract).where(m.Contract.id == event.contract_id)
-                               .with_for_update())).scalar_one_or_none()
-    if c is None:
-        log.info("assessment %s names no contract of ours (%s)", event.assessment_id, event.contract_id)
-        return None
-    if c.status not in d.SETTLEABLE:
-        log.warning("assessment %s for contract %s in state %s: not settled", event.assessment_id, c.id, c.status)
-        uow.audit("contract.settlement.skipped", "contract", c.id,
-                  {"assessment_id": event.assessment_id, "period": event.period, "status": c.status})
-        return None
-    inst = (await session.execute(select(m.Instalment).where(m.Instalment.contract_id == c.id,
-                                                             m.Instalment.period == event.period))).scalar_one_or_none()
-    if inst is None:
-        log.warning("assessment %s: period %s is not in contract %s's schedule",
-                    event.assessment_id, event.period, c.id)
-        uow.audit("contract.settlement.unmatched", "contract", c.id,
-                  {"assessment_id": event.assessment_id, "period": event.period})
-        return None
-    existing = (await session.execute(select(m.Settlement).where(m.Settlement.contract_id == c.id,
-                                                                 m.Settlement.period == event.period))
-                ).scalar_one_or_none()
-    if existing is not None:
-        if existing.assessment_id != event.assessment_id:
-            uow.audit("contract.settlement.duplicate_period", "contract", c.id,
-                      {"period": event.period, "kept": existing.assessment_id, "ignored": event.assessment_id})
-        return existing
+    events: list[tuple[AssessmentFinalized, str]] = [(dl.payload, dl.event.id) for dl in deliveries]
+    contract_ids = sorted({e.contract_id for e, _ in events})
+    contracts: dict[str, m.Contract] = {}
+    if contract_ids:
+        rows = await session.execute(select(m.Contract).where(m.Contract.id.in_(contract_ids))
+                                     .order_by(m.Contract.id).with_for_update())
+        contracts = {c.id: c for c in rows.scalars()}
+    pairs = sorted({(e.contract_id, e.period) for e, _ in events
+                    if e.contract_id in contracts and contracts[e.contract_id].status in d.SETTLEABLE})
+    instalments: dict[tuple[str, str], m.Instalment] = {}
+    settled: dict[tuple[str, str], m.Settlement] = {}
+    if pairs:
+        inst_rows = await session.execute(select(m.Instalment)
+                                          .where(tuple_(m.Instalment.contract_id, m.Instalment.period).in_(pairs))
+                                          .order_by(m.Instalment.id))
+        instalments = {(i.contract_id, i.period): i for i in inst_rows.scalars()}
+        known = [p for p in pairs if p in instalments]
+        if known:
+            set_rows = await session.execute(select(m.Settlement)
+                                             .where(tuple_(m.Settlement.contract_id, m.Settlement.period).in_(known))
+                                             .order_by(m.Settlement.id))
+            settled = {(r.contract_id, r.period): r for r in set_rows.scalars()}
+    out: list[m.Settlement | None] = []
+    for event, event_id in events:
+        c = contracts.get(event.contract_id)
+        if c is None:
+            log.info("assessment %s names no contract of ours (%s)", event.assessment_id, event.contract_id)
+            out.append(None)
+            continue
+        if c.status not in d.SETTLEABLE:
+            log.warning("assessment %s for contract %s in state %s: not settled", event.assessment_id, c.id, c.status)
+            uow.audit("contract.settlement.skipped", "contract", c.id,
+                      {"assessment_id": event.assessment_id, "period": event.period, "status": c.status})
+            out.append(None)
+            continue
+        inst = instalments.get((c.id, event.period))
+        if inst is None:
+            log.warning("assessment %s: period %s is not in contract %s's schedule",
+                        event.assessment_id, event.period, c.id)
+            uow.audit("contract.settlement.unmatched", "contract", c.id,
+                      {"assessment_id": event.assessment_id, "period": event.period})
+            out.append(None)
+            continue
+        existing = settled.get((c.id, inst.period))
+        if existing is not None:
+            if existing.assessment_id != event.assessment_id:
+                uow.audit("contract.settlement.duplicate_period", "contract", c.id,
+                          {"period": event.period, "kept": existing.assessment_id, "ignored": event.assessment_id})
+            out.append(existing)
+            continue
+        row = settled[(c.id, inst.period)] = _settle(uow, c, inst, event, event_id)
+        out.append(row)
+    return out
+
+
+def _settle(uow: UnitOfWork, c: m.Contract, inst: m.Instalment, event: AssessmentFinalized,
+            event_id: str) -> m.Settlement:
+    """The period's settlement, its ledger entry, the first one's start of performance, the event and the audit
+    row: all added to the session, nothing flushed (the settlement's id is ours)."""
     rule = d.PaymentRule.from_dict(c.payment_rule)
     result = d.settle(rule, period=inst.period, grade=event.grade, instalment_fen=inst.amount_fen)
     stamp = utcnow()
@@ -547,15 +588,14 @@ async def record_settlement(*, uow: UnitOfWork, event: AssessmentFinalized, even
         instalment_fen=inst.amount_fen, factor_percent=format(result.factor_percent.normalize(), "f"),
         amount_fen=result.amount_fen, withheld_fen=result.withheld_fen, withheld_reason=result.withheld_reason,
         reward_fen=result.reward_fen, policy=rule.policy or c.policy, status="approved", created_at=stamp)
-    session.add(row)
-    session.add(m.LedgerEntry(
+    uow.session.add(row)
+    uow.session.add(m.LedgerEntry(
         id=str(uuid.uuid4()), contract_id=c.id, kind="settlement", period=inst.period,
         title=f"{inst.period} 结算 ({event.grade})", summary=result.withheld_reason, amount_fen=result.amount_fen,
         document=None, recorded_by="system", recorded_role="system", created_at=stamp))
     if c.status == d.SIGNED:
         _transition(uow, c, d.PERFORMING, f"first period settled ({inst.period})", None)
         _touch(c)
-    await session.flush()
     uow.emit(ContractSettlementApproved(
         contract_id=c.id, settlement_id=row.id, line_id=c.line_id, reservation_id=c.reservation_id or "",
         supplier_code=c.supplier_code, period=inst.period, grade=event.grade, instalment=inst.amount_fen,
