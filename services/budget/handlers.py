@@ -1,15 +1,17 @@
 """Event consumers of the budget service: plain functions in one registry, each calling service.py.
 
 The chassis inbox records each event id in the same transaction as the effect, so a redelivered event
-changes nothing.
+changes nothing. The hot ones (settlements, assessments) take a run of events at once, so service.py reads
+and writes their rows with one statement per table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.budget import service
-from services.chassis.inbox import HandlerRegistry
+from services.chassis.inbox import Delivery, HandlerRegistry
 from services.chassis.uow import UnitOfWork
 from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
@@ -19,12 +21,15 @@ from services.events.contract import ContractSettlementApproved, ContractSigned,
 handlers = HandlerRegistry()
 
 
-@handlers.on("contract.settlement.approved")
-async def settlement_approved(payload: ContractSettlementApproved, *, event: Envelope, uow: UnitOfWork,
-                              ctx: Any) -> None:
-    await service.on_settlement_approved(uow=uow, event_id=event.id, reservation_id=payload.reservation_id,
-                                         settlement_id=payload.settlement_id, amount=payload.amount,
-                                         period=payload.period)
+@handlers.on_batch("contract.settlement.approved")
+async def settlements_approved(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
+    await service.on_settlements_approved(uow=uow, settlements=[_settlement(d) for d in deliveries])
+
+
+def _settlement(d: Delivery) -> service.SettlementApproved:
+    p: ContractSettlementApproved = d.payload
+    return service.SettlementApproved(event_id=d.event.id, reservation_id=p.reservation_id,
+                                      settlement_id=p.settlement_id, amount=p.amount, period=p.period)
 
 
 @handlers.on("contract.terminated")
@@ -39,13 +44,17 @@ async def contract_signed(payload: ContractSigned, *, event: Envelope, uow: Unit
                                      contract_id=payload.contract_id, signed_on=payload.signed_on)
 
 
-@handlers.on("assessment.finalized")
-async def assessment_finalized(payload: AssessmentFinalized, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
-    await service.on_assessment_finalized(
-        uow=uow, ctx=ctx, event_id=event.id, at=event.time, assessment_id=payload.assessment_id,
-        contract_id=payload.contract_id, line_id=payload.line_id, supplier_code=payload.supplier_code,
-        period=payload.period, score=payload.score, grade=payload.grade, failing=payload.failing,
-        policy=payload.policy)
+@handlers.on_batch("assessment.finalized")
+async def assessments_finalized(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
+    await service.on_assessments_finalized(uow=uow, ctx=ctx, results=[_result(d) for d in deliveries])
+
+
+def _result(d: Delivery) -> service.AssessmentResult:
+    p: AssessmentFinalized = d.payload
+    return service.AssessmentResult(
+        event_id=d.event.id, at=d.event.time, assessment_id=p.assessment_id, contract_id=p.contract_id,
+        line_id=p.line_id, supplier_code=p.supplier_code, period=p.period, score=p.score, grade=p.grade,
+        failing=p.failing, policy=p.policy)
 
 
 @handlers.on("catalogue.item.withdrawn")

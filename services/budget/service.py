@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.budget import domain
@@ -509,45 +510,137 @@ class Recorded:
     line: BudgetLine
 
 
-async def _record_payment(uow: UnitOfWork, principal: Principal | None, *, reservation_id: str, payment_id: str,
-                          amount: int, settlement_id: str | None, period: str | None) -> Recorded:
+@dataclass(frozen=True)
+class PaymentToRecord:
+    """A payment to record against a reservation: a settlement's, or one finance enters."""
+
+    reservation_id: str
+    payment_id: str
+    amount: int
+    settlement_id: str | None = None
+    period: str | None = None
+    event_id: str | None = None  # the event that asked for it, if any
+
+
+# What to do with a payment that is refused: the line is None when the reservation is unknown (or not visible).
+Refusal = Callable[[PaymentToRecord, BudgetLine | None, Problem], None]
+
+
+class _KnownPayments:
+    """Payments already recorded, by id and by settlement id: those found in the database, then those
+    recorded earlier in the same batch."""
+
+    def __init__(self, rows: Iterable[Payment]) -> None:
+        self.by_id: dict[str, Payment] = {}
+        self.by_settlement: dict[str, Payment] = {}
+        for p in rows:
+            self.add(p)
+
+    def add(self, p: Payment) -> None:
+        self.by_id[p.id] = p
+        if p.settlement_id:
+            self.by_settlement[p.settlement_id] = p
+
+    def find(self, payment_id: str, settlement_id: str | None) -> Payment | None:
+        found = self.by_id.get(payment_id)
+        if found is None and settlement_id:
+            found = self.by_settlement.get(settlement_id)
+        return found
+
+
+async def _reservations_locked(uow: UnitOfWork, reservation_ids: Iterable[str]
+                               ) -> tuple[dict[str, Reservation], dict[str, BudgetLine]]:
+    """The reservations and their lines, locked with one statement per table: the lines first, ordered by
+    id, then the reservations (the order `reserve` and `_release` lock in), so concurrent batches cannot
+    deadlock. A reservation whose line was not locked (made since) counts as unknown, as it would have
+    one statement earlier."""
+    ids = sorted(set(reservation_ids))
     s = uow.session
-    res, line = await _reservation_locked(uow, reservation_id, principal)
-    existing = await s.get(Payment, payment_id)
-    if existing is None and settlement_id:
-        existing = (await s.execute(select(Payment).where(Payment.settlement_id == settlement_id))).scalar_one_or_none()
+    lines = {line.id: line for line in (await s.execute(
+        select(BudgetLine)
+        .where(BudgetLine.id.in_(select(Reservation.line_id).where(Reservation.id.in_(ids))))
+        .order_by(BudgetLine.id).with_for_update().execution_options(populate_existing=True))).scalars()}
+    reservations = {res.id: res for res in (await s.execute(
+        select(Reservation).where(Reservation.id.in_(ids))
+        .order_by(Reservation.id).with_for_update().execution_options(populate_existing=True))).scalars()
+        if res.line_id in lines}
+    return reservations, lines
+
+
+async def _record_payments(uow: UnitOfWork, principal: Principal | None, items: Sequence[PaymentToRecord], *,
+                           refused: Refusal | None) -> list[Recorded | None]:
+    """Record payments in order, each once (by payment id, else settlement id), with a constant number of
+    statements whatever their number: reservations and lines locked in one statement each, the payments
+    already recorded read in one, then everything in memory, so several payments on one line or
+    reservation add up as they would one by one. A refusal (a `Problem`) raises, or with `refused` is
+    handed to it and the rest go on; a refused payment changes nothing."""
+    if not items:
+        return []
+    s = uow.session
+    reservations, lines = await _reservations_locked(uow, (i.reservation_id for i in items))
+    settlement_ids = {i.settlement_id for i in items if i.settlement_id}
+    known_cond: ColumnElement[bool] = Payment.id.in_({i.payment_id for i in items})
+    if settlement_ids:
+        known_cond = or_(known_cond, Payment.settlement_id.in_(settlement_ids))
+    known = _KnownPayments((await s.execute(select(Payment).where(known_cond))).scalars())
+    out: list[Recorded | None] = []
+    for item in items:
+        res = reservations.get(item.reservation_id)
+        line = None if res is None else lines[res.line_id]
+        if line is not None and principal is not None and not can_see(principal, department=line.department,
+                                                                       region=line.region):
+            line = None
+        try:
+            if res is None or line is None:
+                raise NotFound("budget.reservation.not_found", f"no reservation {item.reservation_id}",
+                               field="reservation_id")
+            out.append(_pay(uow, res, line, item, known))
+        except Problem as exc:
+            if refused is None:
+                raise
+            refused(item, line, exc)
+            out.append(None)
+    return out
+
+
+def _pay(uow: UnitOfWork, res: Reservation, line: BudgetLine, item: PaymentToRecord,
+         known: _KnownPayments) -> Recorded:
+    existing = known.find(item.payment_id, item.settlement_id)
     if existing is not None:
-        if existing.reservation_id != reservation_id or existing.amount_fen != amount:
+        if existing.reservation_id != item.reservation_id or existing.amount_fen != item.amount:
             raise Conflict("budget.payment.conflict", f"payment {existing.id} already exists with other terms",
                            field="payment_id", rule="a payment (or settlement) is recorded once")
         return Recorded(existing, line)
     left = domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen)
     before = funds_of(line)
-    after = before.pay(amount, from_reservation=left)
+    after = before.pay(item.amount, from_reservation=left)
     taken = before.reserved - after.reserved
     line.reserved_fen, line.paid_fen = after.reserved, after.paid
     line.updated_at = utcnow()
-    res.paid_fen += amount  # beyond the reservation, the rest came from the line's available funds
+    res.paid_fen += item.amount  # beyond the reservation, the rest came from the line's available funds
     if domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen) == 0 and res.status == "active":
         res.status = "spent"
-    pay = Payment(id=payment_id, reservation_id=res.id, line_id=line.id, contract_id=res.contract_id,
-                  settlement_id=settlement_id, period=period, amount_fen=amount, from_reservation_fen=taken,
-                  recorded_at=utcnow())
-    s.add(pay)
-    _ledger(uow, line, "payment", res.id, amount, settlement_id or payment_id)
-    uow.emit(BudgetPaymentRecorded(line_id=line.id, reservation_id=res.id, payment_id=payment_id, amount=amount,
-                                   paid_total=line.paid_fen, contract_id=res.contract_id,
-                                   settlement_id=settlement_id, period=period))
+    pay = Payment(id=item.payment_id, reservation_id=res.id, line_id=line.id, contract_id=res.contract_id,
+                  settlement_id=item.settlement_id, period=item.period, amount_fen=item.amount,
+                  from_reservation_fen=taken, recorded_at=utcnow())
+    uow.session.add(pay)
+    known.add(pay)
+    _ledger(uow, line, "payment", res.id, item.amount, item.settlement_id or item.payment_id)
+    uow.emit(BudgetPaymentRecorded(line_id=line.id, reservation_id=res.id, payment_id=item.payment_id,
+                                   amount=item.amount, paid_total=line.paid_fen, contract_id=res.contract_id,
+                                   settlement_id=item.settlement_id, period=item.period))
     uow.audit("budget.payment.recorded", "budget_line", line.id,
-              {"reservation_id": res.id, "payment_id": payment_id, "amount": fen_to_yuan(amount),
-               "settlement_id": settlement_id})
+              {"reservation_id": res.id, "payment_id": item.payment_id, "amount": fen_to_yuan(item.amount),
+               "settlement_id": item.settlement_id})
     return Recorded(pay, line)
 
 
 async def record_payment(*, uow: UnitOfWork, principal: Principal, reservation_id: str, payment_id: str,
                          amount: int, settlement_id: str | None, period: str | None) -> Recorded:
-    out = await _record_payment(uow, principal, reservation_id=reservation_id, payment_id=payment_id,
-                                amount=amount, settlement_id=settlement_id, period=period)
+    [out] = await _record_payments(uow, principal, [PaymentToRecord(
+        reservation_id=reservation_id, payment_id=payment_id, amount=amount, settlement_id=settlement_id,
+        period=period)], refused=None)
+    assert out is not None  # without `refused`, a refusal raises
     try:
         await uow.commit()
     except IntegrityError as exc:
@@ -728,25 +821,39 @@ async def statistics(*, uow: UnitOfWork, principal: Principal, q: StatQuery) -> 
 
 # ---------------------------------------------------------------- consumed events (no commit here)
 
-async def on_settlement_approved(*, uow: UnitOfWork, event_id: str, reservation_id: str, settlement_id: str,
-                                 amount: int, period: str) -> None:
-    """contract.settlement.approved → the payment is recorded against the reservation (once)."""
-    if amount <= 0:
-        log.info("settlement %s pays nothing; nothing to record", settlement_id)
-        return
-    try:
-        await _record_payment(uow, None, reservation_id=reservation_id, payment_id=f"settlement:{settlement_id}",
-                              amount=amount, settlement_id=settlement_id, period=period)
-    except NotFound:
-        log.warning("settlement %s names unknown reservation %s; ignored", settlement_id, reservation_id)
-    except Problem as exc:
-        # a refusal that no redelivery will cure: flag the line for finance instead of dead-lettering
-        res = await uow.session.get(Reservation, reservation_id)
-        if res is None:
+@dataclass(frozen=True)
+class SettlementApproved:
+    """A contract.settlement.approved event, as the budget reads it."""
+
+    event_id: str
+    reservation_id: str
+    settlement_id: str
+    amount: int
+    period: str
+
+
+async def on_settlements_approved(*, uow: UnitOfWork, settlements: Sequence[SettlementApproved]) -> None:
+    """contract.settlement.approved (a run of them, in order) → each payment is recorded against its
+    reservation, once; a refusal that no redelivery will cure flags the line for finance instead of
+    dead-lettering the event."""
+    items = []
+    for st in settlements:
+        if st.amount <= 0:
+            log.info("settlement %s pays nothing; nothing to record", st.settlement_id)
+            continue
+        items.append(PaymentToRecord(reservation_id=st.reservation_id, payment_id=f"settlement:{st.settlement_id}",
+                                     amount=st.amount, settlement_id=st.settlement_id, period=st.period,
+                                     event_id=st.event_id))
+
+    def refused(item: PaymentToRecord, line: BudgetLine | None, exc: Problem) -> None:
+        if line is None:
+            log.warning("settlement %s names unknown reservation %s; ignored", item.settlement_id,
+                        item.reservation_id)
             return
-        line = await _line(uow, res.line_id, None, lock=True)
-        _flag(line, exc.code, exc.detail, event_id=event_id, settlement_id=settlement_id)
+        _flag(line, exc.code, exc.detail, event_id=item.event_id, settlement_id=item.settlement_id)
         uow.audit("budget.line.flagged", "budget_line", line.id, {"code": exc.code, "detail": exc.detail})
+
+    await _record_payments(uow, None, items, refused=refused)
 
 
 async def on_contract_terminated(*, uow: UnitOfWork, event_id: str, reservation_id: str, contract_id: str,
@@ -758,33 +865,72 @@ async def on_contract_terminated(*, uow: UnitOfWork, event_id: str, reservation_
         log.warning("termination of %s names unknown reservation %s; ignored", contract_id, reservation_id)
 
 
-async def _line_of_contract(uow: UnitOfWork, line_id: str | None, contract_id: str) -> BudgetLine | None:
-    if line_id:
-        line = await uow.session.get(BudgetLine, line_id)
-        if line is not None:
-            return line
-    found = (await uow.session.execute(select(Reservation.line_id).where(Reservation.contract_id == contract_id)
-                                       .limit(1))).scalar_one_or_none()
-    return None if found is None else await uow.session.get(BudgetLine, found)
+@dataclass(frozen=True)
+class AssessmentResult:
+    """An assessment.finalized event, as the budget reads it."""
+
+    event_id: str
+    at: datetime
+    assessment_id: str
+    contract_id: str
+    line_id: str | None
+    supplier_code: str
+    period: str
+    score: Decimal
+    grade: str
+    failing: bool
+    policy: str
 
 
-async def on_assessment_finalized(*, uow: UnitOfWork, ctx: ServiceContext, event_id: str, at: datetime,
-                                  assessment_id: str, contract_id: str, line_id: str | None, supplier_code: str,
-                                  period: str, score: Decimal, grade: str, failing: bool, policy: str) -> None:
-    """assessment.finalized → the result is attached to the line (an input for next year's budget); on a
-    line from the filing threshold the evaluation report's filing clock starts."""
-    line = await _line_of_contract(uow, line_id, contract_id)
-    if line is None:
-        log.warning("assessment %s: no budget line for contract %s; ignored", assessment_id, contract_id)
+async def _lines_of_contracts(uow: UnitOfWork, results: Sequence[AssessmentResult]) -> list[BudgetLine | None]:
+    """Each result's line: the one it names, else the line of its contract's (first) reservation; one
+    statement for the lines named, one for the contracts of the rest."""
+    s = uow.session
+    named = {r.line_id for r in results if r.line_id}
+    by_id: dict[str, BudgetLine] = {}
+    if named:
+        by_id = {line.id: line for line in (await s.execute(select(BudgetLine).where(BudgetLine.id.in_(named))))
+                 .scalars()}
+    contracts = {r.contract_id for r in results if not (r.line_id and r.line_id in by_id)}
+    by_contract: dict[str, BudgetLine] = {}
+    if contracts:
+        rows = await s.execute(
+            select(Reservation.contract_id, BudgetLine).join(BudgetLine, BudgetLine.id == Reservation.line_id)
+            .where(Reservation.contract_id.in_(contracts))
+            .order_by(Reservation.contract_id, Reservation.created_at, Reservation.id))
+        for contract_id, line in rows:
+            if contract_id is not None:
+                by_contract.setdefault(contract_id, line)
+    return [by_id[r.line_id] if r.line_id and r.line_id in by_id else by_contract.get(r.contract_id)
+            for r in results]
+
+
+async def on_assessments_finalized(*, uow: UnitOfWork, ctx: ServiceContext,
+                                   results: Sequence[AssessmentResult]) -> None:
+    """assessment.finalized (a run of them, in order) → each result is attached to its line once (an input
+    for next year's budget); on a line from the filing threshold the evaluation report's filing clock
+    starts."""
+    if not results:
         return
-    if await uow.session.get(LineResult, assessment_id) is None:
-        uow.session.add(LineResult(assessment_id=assessment_id, line_id=line.id, contract_id=contract_id,
-                                   supplier_code=supplier_code, period=period, score=str(score), grade=grade,
-                                   failing=failing, policy=policy, attached_at=utcnow()))
-        uow.audit("budget.line.result_attached", "budget_line", line.id,
-                  {"assessment_id": assessment_id, "period": period, "score": str(score), "grade": grade})
-    if line.filing_required:
-        await _open_filing(uow, ctx, line, FilingKind.EVALUATION_REPORT, contract_id, business_date(at), event_id)
+    s = uow.session
+    lines = await _lines_of_contracts(uow, results)
+    attached = set((await s.execute(select(LineResult.assessment_id).where(
+        LineResult.assessment_id.in_({r.assessment_id for r in results})))).scalars())
+    for r, line in zip(results, lines, strict=True):
+        if line is None:
+            log.warning("assessment %s: no budget line for contract %s; ignored", r.assessment_id, r.contract_id)
+            continue
+        if r.assessment_id not in attached:
+            attached.add(r.assessment_id)
+            s.add(LineResult(assessment_id=r.assessment_id, line_id=line.id, contract_id=r.contract_id,
+                             supplier_code=r.supplier_code, period=r.period, score=str(r.score), grade=r.grade,
+                             failing=r.failing, policy=r.policy, attached_at=utcnow()))
+            uow.audit("budget.line.result_attached", "budget_line", line.id,
+                      {"assessment_id": r.assessment_id, "period": r.period, "score": str(r.score),
+                       "grade": r.grade})
+        if line.filing_required:  # rare (from the filing threshold): one query per event
+            await _open_filing(uow, ctx, line, FilingKind.EVALUATION_REPORT, r.contract_id, business_date(r.at),
+                               r.event_id)
 
 
 async def on_contract_signed(*, uow: UnitOfWork, ctx: ServiceContext, event_id: str, line_id: str, contract_id: str,
