@@ -345,6 +345,13 @@ def blacklist_triggers(new: PeriodResult, same_contract: Sequence[PeriodResult],
     return out
 
 
+def reads_contract_history(new: PeriodResult, pack: PolicyPack) -> bool:
+    """Whether `blacklist_triggers` looks at the contract's other results for this one: only a failing result can
+    complete a run of failing periods (so a batch reads the histories of only those contracts)."""
+    return new.failing and any(rule.code == "consecutive_failing" and rule.consecutive_failing_periods
+                               for rule in pack.registry.blacklist_rules)
+
+
 def covered_by(decision: BlacklistDecision, entries: Iterable[BlacklistView]) -> bool:
     """An entry already in force through the decision's end makes a new one redundant."""
     for e in entries:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from services.chassis.inbox import HandlerRegistry
+from services.chassis.inbox import Delivery, HandlerRegistry
 from services.chassis.uow import UnitOfWork
-from services.events import Envelope
-from services.events.assessment import AssessmentFinalized
 from services.registry import service
 
 handlers = HandlerRegistry()
 
 
-@handlers.on("assessment.finalized")
-async def on_assessment_finalized(payload: AssessmentFinalized, *, event: Envelope, uow: UnitOfWork,
-                                  ctx: Any) -> None:
+@handlers.on_batch("assessment.finalized")
+async def on_assessment_finalized(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
     """Flows 2 and 3: performance history, blacklisting from results, next-cycle eligibility."""
-    await service.record_assessment(uow=uow, ctx=ctx, payload=payload, event=event)
+    await service.record_assessments(uow=uow, ctx=ctx, deliveries=deliveries)

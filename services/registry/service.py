@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.chassis.app import ServiceContext
 from services.chassis.auth import Principal
 from services.chassis.calendar import business_date, today, utcnow
-from services.chassis.db import insert_ignore
+from services.chassis.db import insert_ignore_many
 from services.chassis.errors import Conflict, NotFound, Unprocessable
+from services.chassis.inbox import Delivery
 from services.chassis.policy import PolicyError, PolicyPack
 from services.chassis.uow import UnitOfWork
-from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from services.events.registry import (
     SupplierBlacklisted,
@@ -481,8 +481,7 @@ async def sweep_expired(*, uow: UnitOfWork, ctx: ServiceContext, limit: int = 10
     codes = select(B.c.supplier_code).where(B.c.id.in_(done))
     suppliers = (await uow.session.execute(
         select(Supplier).where(Supplier.code.in_(codes)).order_by(Supplier.code))).scalars().all()
-    for s in suppliers:
-        await recheck(uow=uow, ctx=ctx, code=s.code, service_types=s.service_types)
+    await recheck_many(uow=uow, ctx=ctx, pairs=[(s.code, t) for s in suppliers for t in s.service_types or ()])
     await uow.commit()
     return done
 
@@ -689,33 +688,59 @@ async def eligibility(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princi
 
 async def recheck(*, uow: UnitOfWork, ctx: ServiceContext, code: str, service_types: Sequence[str],
                   emit: bool = True) -> list[domain.Eligibility]:
-    """Recompute next-cycle eligibility (as of today) for these service types; emit
-    registry.supplier.eligibility.changed where it differs from the last snapshot."""
+    """`recheck_many` for one supplier's service types."""
+    return await recheck_many(uow=uow, ctx=ctx, pairs=[(code, t) for t in service_types], emit=emit)
+
+
+async def recheck_many(*, uow: UnitOfWork, ctx: ServiceContext, pairs: Iterable[tuple[str, str]],
+                       emit: bool = True) -> list[domain.Eligibility]:
+    """Recompute next-cycle eligibility (as of today) for these (supplier, service type) pairs; record it in the
+    snapshots and emit registry.supplier.eligibility.changed where it differs from the last snapshot. The same
+    statements for one pair or many: the facts of each service type's suppliers in one go, the snapshots in
+    one SELECT, the new ones in one INSERT, the changed ones in one UPDATE."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return []
     on = today()
     pack = policy_on(ctx, on)
+    by_type: dict[str, list[str]] = {}
+    for code, t in wanted:
+        by_type.setdefault(t, []).append(code)
+    facts: dict[tuple[str, str], Facts] = {}
+    for t, codes in by_type.items():
+        for code, f in (await load_facts(uow.session, codes, t, on, pack)).items():
+            facts[(code, t)] = f
+    suppliers = sorted({code for code, _ in wanted})
+    snaps = {(r.supplier_code, r.service_type): r for r in (await uow.session.execute(
+        select(SNAP.c.supplier_code, SNAP.c.service_type, SNAP.c.eligible, SNAP.c.single_source_renewal,
+               SNAP.c.reason_codes).where(SNAP.c.supplier_code.in_(suppliers)))).all()}
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     changed: list[domain.Eligibility] = []
-    for t in sorted(set(service_types)):
-        facts = (await load_facts(uow.session, [code], t, on, pack)).get(code)
-        e = _evaluate(code, facts, t, None, on, pack)
-        snap = (await uow.session.execute(
-            select(SNAP).where(SNAP.c.supplier_code == code, SNAP.c.service_type == t))).one_or_none()
-        values = {"eligible": e.eligible, "single_source_renewal": e.single_source_renewal,
-                  "reason_codes": e.reason_codes, "policy": pack.ref, "as_of": on, "updated_at": utcnow()}
+    for code, t in wanted:
+        e = _evaluate(code, facts.get((code, t)), t, None, on, pack)
+        row = {"supplier_code": code, "service_type": t, "eligible": e.eligible,
+               "single_source_renewal": e.single_source_renewal, "reason_codes": e.reason_codes, "policy": pack.ref,
+               "as_of": on, "updated_at": now}
+        snap = snaps.get((code, t))
         if snap is None:
             differs = e.eligible or e.single_source_renewal
-            await insert_ignore(uow.session, SNAP, {"supplier_code": code, "service_type": t, **values})
+            inserts.append(row)
         else:
             differs = (snap.eligible != e.eligible or snap.single_source_renewal != e.single_source_renewal
                        or sorted(snap.reason_codes or []) != e.reason_codes)
             if differs:
-                await uow.session.execute(update(SNAP).where(SNAP.c.supplier_code == code, SNAP.c.service_type == t)
-                                          .values(**values))
+                updates.append(row)
         if differs and emit:
             uow.emit(SupplierEligibilityChanged(
                 supplier_code=code, service_type=t, eligible=e.eligible,
                 single_source_renewal=e.single_source_renewal,
                 reasons=[f"{r.code}: {r.message}" for r in e.reasons], policy=pack.ref))
             changed.append(e)
+    await insert_ignore_many(uow.session, SNAP, inserts)
+    if updates:  # ORM bulk UPDATE by primary key: one executemany
+        await uow.session.execute(update(EligibilitySnapshot), updates)
     return changed
 
 
@@ -760,58 +785,106 @@ async def directory(*, session: AsyncSession, ctx: ServiceContext, service_type:
 
 
 # ----------------------------------------------------------------- assessment.finalized
-async def record_assessment(*, uow: UnitOfWork, ctx: ServiceContext, payload: AssessmentFinalized,
-                            event: Envelope) -> None:
-    """Flows 2 and 3 (DESIGN): history updated; blacklist rules applied; next-cycle eligibility recomputed.
-    Effect once per assessment id as well as per event id (the inbox)."""
-    on = business_date(event.time)
-    pack = policy_on(ctx, on, field="time")
+@dataclass(frozen=True)
+class _Finalized:
+    payload: AssessmentFinalized
+    event_id: str
+    code: str
+    on: date
+    pack: PolicyPack
+    result: domain.PeriodResult
+
+
+def _finalized(delivery: Delivery, ctx: ServiceContext, packs: dict[date, PolicyPack]) -> _Finalized:
+    payload = cast(AssessmentFinalized, delivery.payload)
+    on = business_date(delivery.event.time)
+    pack = packs.get(on)
+    if pack is None:
+        pack = packs[on] = policy_on(ctx, on, field="time")
     start, end = domain.period_bounds(payload.period)
-    code = payload.supplier_code.strip().upper()
-    fresh = await insert_ignore(uow.session, P, {
-        "assessment_id": payload.assessment_id, "supplier_code": code, "service_type": payload.service_type,
-        "contract_id": payload.contract_id, "department": payload.department, "period": payload.period,
-        "period_index": payload.period_index, "period_start": start, "period_end": end, "score": payload.score,
-        "grade": payload.grade, "failing": payload.failing, "violations": list(payload.violations),
-        "serious_violation": payload.serious_violation, "fraud": payload.fraud, "policy": payload.policy,
-        "event_id": event.id, "recorded_on": on, "recorded_at": utcnow()})
+    return _Finalized(
+        payload=payload, event_id=delivery.event.id, code=payload.supplier_code.strip().upper(), on=on, pack=pack,
+        result=domain.PeriodResult(
+            assessment_id=payload.assessment_id, contract_id=payload.contract_id, service_type=payload.service_type,
+            period=payload.period, period_index=payload.period_index, period_start=start, period_end=end,
+            score=payload.score, grade=payload.grade, failing=payload.failing, recorded_on=on,
+            violations=tuple(payload.violations), serious_violation=payload.serious_violation,
+            fraud=payload.fraud))
+
+
+async def record_assessments(*, uow: UnitOfWork, ctx: ServiceContext, deliveries: Sequence[Delivery]) -> None:
+    """Flows 2 and 3 (DESIGN) for a run of assessment.finalized events, in order: history updated; blacklist
+    rules applied; next-cycle eligibility recomputed, once per (supplier, service type) at the end. Effect once
+    per assessment id as well as per event id (the inbox). The same rows as the events one at a time, in a
+    constant number of statements: the performance rows in one INSERT, the earlier results of the contracts
+    that need them and the suppliers in one SELECT each, the credit records in one flush; a blacklisting (rare)
+    is written per event."""
+    packs: dict[date, PolicyPack] = {}
+    items = [_finalized(d, ctx, packs) for d in deliveries]
+    first: dict[str, _Finalized] = {}
+    for it in items:
+        first.setdefault(it.payload.assessment_id, it)
+    now = utcnow()
+    inserted = await insert_ignore_many(uow.session, P, [{
+        "assessment_id": aid, "supplier_code": it.code, "service_type": it.payload.service_type,
+        "contract_id": it.payload.contract_id, "department": it.payload.department, "period": it.payload.period,
+        "period_index": it.payload.period_index, "period_start": it.result.period_start,
+        "period_end": it.result.period_end, "score": it.payload.score, "grade": it.payload.grade,
+        "failing": it.payload.failing, "violations": list(it.payload.violations),
+        "serious_violation": it.payload.serious_violation, "fraud": it.payload.fraud, "policy": it.payload.policy,
+        "event_id": it.event_id, "recorded_on": it.on, "recorded_at": now} for aid, it in sorted(first.items())])
+    fresh = [it for it in items if first[it.payload.assessment_id] is it and (it.payload.assessment_id,) in inserted]
     if not fresh:
         return
-    uow.audit("performance.recorded", "supplier", code, {"assessment_id": payload.assessment_id,
-                                                         "contract_id": payload.contract_id,
-                                                         "period": payload.period, "score": payload.score,
-                                                         "grade": payload.grade})
-    new = domain.PeriodResult(
-        assessment_id=payload.assessment_id, contract_id=payload.contract_id, service_type=payload.service_type,
-        period=payload.period, period_index=payload.period_index, period_start=start, period_end=end,
-        score=payload.score, grade=payload.grade, failing=payload.failing, recorded_on=on,
-        violations=tuple(payload.violations), serious_violation=payload.serious_violation, fraud=payload.fraud)
-    same = [_period_result(r) for r in (await uow.session.execute(
-        select(P).where(P.c.contract_id == payload.contract_id, P.c.supplier_code == code,
-                        P.c.assessment_id != payload.assessment_id))).all()]
-    supplier = await uow.session.get(Supplier, code)
-    # bad records the result itself is (veto for the lookback): a serious violation, fraud
-    for kind, flag, what in (("major_violation", payload.serious_violation, "serious violation"),
-                             ("fraud", payload.fraud, "fraud")):
-        if flag:
-            uow.session.add(CreditRecord(
-                id=_new_id(), supplier_code=code, kind=kind,
-                description=f"{what} found in the assessment of {payload.period} (contract {payload.contract_id})",
-                source=f"assessment {payload.assessment_id}", occurred_on=on, assessment_id=payload.assessment_id,
-                recorded_by="system", recorded_at=utcnow()))
-    decisions = domain.blacklist_triggers(new, same, on=on, pack=pack)
-    if decisions:
-        existing = [_view(r) for r in (await uow.session.execute(
-            select(B).where(B.c.supplier_code == code, B.c.state == "active"))).all()]
-        for d in decisions:
-            if domain.covered_by(d, existing):
-                continue
-            e = await _add_blacklist(uow, supplier_code=code, supplier_name=supplier.name if supplier else code,
-                                     reason=d.reason, source=d.source, rule=d.rule,
-                                     basis=f"assessment {payload.assessment_id} ({payload.policy})",
-                                     starts_on=d.starts_on, ends_on=d.ends_on, policy=pack.ref, created_by="system",
-                                     assessment_id=payload.assessment_id)
-            existing.append(_view(e))
+    # each result sees the contract's results recorded before it: those before the batch, then the batch's own
+    batch_ids = {it.payload.assessment_id for it in fresh}
+    contracts = sorted({it.payload.contract_id for it in fresh if domain.reads_contract_history(it.result, it.pack)})
+    earlier: dict[tuple[str, str], list[domain.PeriodResult]] = {}
+    if contracts:
+        for r in (await uow.session.execute(select(P).where(P.c.contract_id.in_(contracts)))).all():
+            if r.assessment_id not in batch_ids:
+                earlier.setdefault((r.contract_id, r.supplier_code), []).append(_period_result(r))
+    suppliers = {r.code: r for r in (await uow.session.execute(
+        select(S.c.code, S.c.name, S.c.service_types).where(S.c.code.in_(sorted({it.code for it in fresh}))))).all()}
+    pairs: set[tuple[str, str]] = set()
+    for it in fresh:
+        payload, code, new = it.payload, it.code, it.result
+        uow.audit("performance.recorded", "supplier", code, {"assessment_id": payload.assessment_id,
+                                                             "contract_id": payload.contract_id,
+                                                             "period": payload.period, "score": payload.score,
+                                                             "grade": payload.grade})
+        same = earlier.setdefault((payload.contract_id, code), [])
+        supplier = suppliers.get(code)
+        # bad records the result itself is (veto for the lookback): a serious violation, fraud
+        for kind, flag, what in (("major_violation", payload.serious_violation, "serious violation"),
+                                 ("fraud", payload.fraud, "fraud")):
+            if flag:
+                uow.session.add(CreditRecord(
+                    id=_new_id(), supplier_code=code, kind=kind,
+                    description=f"{what} found in the assessment of {payload.period} (contract {payload.contract_id})",
+                    source=f"assessment {payload.assessment_id}", occurred_on=it.on,
+                    assessment_id=payload.assessment_id, recorded_by="system", recorded_at=utcnow()))
+        decisions = domain.blacklist_triggers(new, same, on=it.on, pack=it.pack)
+        same.append(new)
+        if decisions:
+            await _blacklist_from_result(uow, it, decisions, supplier.name if supplier else code)
+        pairs.add((code, payload.service_type))
+        if supplier and decisions:
+            pairs.update((code, t) for t in supplier.service_types or ())
     await uow.flush()
-    types = {payload.service_type} | (set(supplier.service_types) if supplier and decisions else set())
-    await recheck(uow=uow, ctx=ctx, code=code, service_types=sorted(types))
+    await recheck_many(uow=uow, ctx=ctx, pairs=pairs)
+
+
+async def _blacklist_from_result(uow: UnitOfWork, it: _Finalized, decisions: Sequence[domain.BlacklistDecision],
+                                 supplier_name: str) -> None:
+    existing = [_view(r) for r in (await uow.session.execute(
+        select(B).where(B.c.supplier_code == it.code, B.c.state == "active"))).all()]
+    for d in decisions:
+        if domain.covered_by(d, existing):
+            continue
+        e = await _add_blacklist(uow, supplier_code=it.code, supplier_name=supplier_name, reason=d.reason,
+                                 source=d.source, rule=d.rule,
+                                 basis=f"assessment {it.payload.assessment_id} ({it.payload.policy})",
+                                 starts_on=d.starts_on, ends_on=d.ends_on, policy=it.pack.ref, created_by="system",
+                                 assessment_id=it.payload.assessment_id)
+        existing.append(_view(e))

@@ -70,11 +70,12 @@ async def test_two_failing_periods_in_a_row_blacklist_once_under_redelivery(clus
                              lambda d: d["supplier_code"] == code and not d["eligible"])
         await probe.settle(0.5)
         assert len(probe.matching("registry.supplier.blacklisted", lambda d: d["supplier_code"] == code)) == 1
-        # E1 made the cycle failing, E2 added the blacklisting; the repeats and the marker changed nothing
+        # E1 made the cycle failing, E2 added the blacklisting; the repeats and the marker changed nothing (events
+        # handled in one batch have eligibility rechecked once, at its end: then only the final change goes out)
         changes = probe.matching("registry.supplier.eligibility.changed", lambda d: d["supplier_code"] == code
                                  and any(x.startswith("last_cycle_failing") for x in d["reasons"]))
-        assert [sorted(x.split(":")[0] for x in ev.data["reasons"]) for ev in changes] == [
-            ["last_cycle_failing"], ["blacklisted", "last_cycle_failing"]]
+        assert [sorted(x.split(":")[0] for x in ev.data["reasons"]) for ev in changes] in (
+            [["last_cycle_failing"], ["blacklisted", "last_cycle_failing"]], [["blacklisted", "last_cycle_failing"]])
     e = await eligibility(c, code)
     assert reason_codes(e) == ["blacklisted", "last_cycle_failing"]
     assert e["reasons"][0]["until"] == entry["ends_on"]
