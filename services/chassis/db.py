@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import JSON, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.schema import MetaData, Table
 
 NAMING = {
@@ -129,3 +136,44 @@ async def insert_ignore_many(session: AsyncSession, table: Table, rows: list[dic
         return set()
     result: Any = await session.execute(_insert_ignore_stmt(session, table), rows)
     return {tuple(r) for r in result.all()}
+
+
+# ---------------------------------------------------------------- the chassis's own hot statements on Postgres
+# The outbox, inbox and audit rows are written on every commit and every consumed batch, always with the same
+# shape. On Postgres they go as plain SQL through `exec_driver_sql`, in the session's transaction: compiling a
+# Core statement costs more here than the round trip itself, and these statements need none of it.
+
+
+async def pg_connection(session: AsyncSession) -> AsyncConnection | None:
+    """The session's connection (in its transaction) on Postgres, or None on other databases."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return await session.connection()
+
+
+def _pg_insert_sql(table: Table) -> tuple[str, list[str], set[str]]:
+    cached = _PG_INSERT.get(table)
+    if cached is None:
+        cols = [c.name for c in table.columns if c is not table.autoincrement_column]
+        json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        marks = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
+        sql = f'INSERT INTO {table.name} ({", ".join(cols)}) VALUES ({marks})'
+        cached = _PG_INSERT[table] = (sql, cols, json_cols)
+    return cached
+
+
+_PG_INSERT: dict[Table, tuple[str, list[str], set[str]]] = {}
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Append rows in the session's transaction (an autoincrement id is the database's; a column a row does
+    not give is NULL)."""
+    if not rows:
+        return
+    pg = await pg_connection(session)
+    if pg is None:
+        await session.execute(table.insert(), rows)
+        return
+    sql, cols, json_cols = _pg_insert_sql(table)
+    await pg.exec_driver_sql(sql, [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c)
+                                         for c in cols) for r in rows])

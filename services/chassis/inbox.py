@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis import metrics
 from services.chassis.bus import Consumer, InMessage, OutMessage, TopicPartition, Transport, next_offsets
-from services.chassis.db import insert_ignore, insert_ignore_many
+from services.chassis.db import insert_ignore, insert_ignore_many, pg_connection
 from services.chassis.schema import inbox
 from services.chassis.uow import UnitOfWork
 from services.events import REGISTRY, Envelope
@@ -93,6 +93,13 @@ class HandlerRegistry:
         return sorted({REGISTRY[t].topic(prefix) for t in self._by_type})
 
 
+_CLAIM_PG = (
+    "INSERT INTO inbox (consumer, event_id, event_type, status, handled_at) "
+    "SELECT $1, e.id, e.type, 'handled', $2 FROM unnest($3::varchar[], $4::varchar[]) AS e(id, type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
 class PoisonMessage(Exception):
     """A message that cannot be read as one of our events."""
 
@@ -105,16 +112,19 @@ def decode(message: InMessage) -> Envelope:
 
 
 class _OffsetCommitter:
-    """Commits handled offsets in the background, so the next batch is fetched and handled meanwhile (a Kafka
-    offset commit takes milliseconds). One commit at a time; offsets handled while one is under way are
-    merged (the highest per partition) into the next, so commits stay in order and only ever name handled
-    messages. A crash before a commit lands means a redelivery, which the inbox drops. A failed commit is
-    raised in the consumer's loop, as an inline commit would be."""
+    """Commits handled offsets in the background, at most once per `interval` (as Kafka's own auto-commit
+    does, every 5 s by default), so the next batches are fetched and handled meanwhile: under load a
+    commit per batch would cost the broker and the consumer a round trip each time. Offsets handled while
+    one commit waits or is under way are merged (the highest per partition) into the next, so commits stay
+    in order and only ever name handled messages. A crash before a commit lands means a redelivery, which
+    the inbox drops. A failed commit is raised in the consumer's loop, as an inline commit would be."""
 
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: Consumer, interval: float) -> None:
         self.consumer = consumer
+        self.interval = interval
         self.pending: dict[TopicPartition, int] = {}
         self.task: asyncio.Task[None] | None = None
+        self._now = asyncio.Event()  # flush: commit without waiting out the interval
 
     def add(self, offsets: Mapping[TopicPartition, int]) -> None:
         self.check()
@@ -125,6 +135,9 @@ class _OffsetCommitter:
 
     async def _run(self) -> None:
         while self.pending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._now.wait()
             batch, self.pending = self.pending, {}
             await self.consumer.commit(batch)
 
@@ -138,6 +151,7 @@ class _OffsetCommitter:
             raise exc
 
     async def flush(self) -> None:
+        self._now.set()
         if self.task is not None:
             await asyncio.shield(self.task)
         self.check()
@@ -162,6 +176,7 @@ class EventConsumer:
         batch_size: int = 200,
         on_commit: Callable[[], None] | None = None,
         retry_backoff: float = 0.05,
+        commit_interval: float = 0.2,
     ) -> None:
         self.service = service
         self.transport = transport
@@ -174,6 +189,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self._on_commit = on_commit
         self.retry_backoff = retry_backoff
+        self.commit_interval = commit_interval
         self._stopping = asyncio.Event()
         self.seen = 0  # messages read, whatever became of them
         self.handled = 0
@@ -195,7 +211,7 @@ class EventConsumer:
         consumer = self.transport.consumer(group=self.group, topics=topics)
         await consumer.start()
         self.ready.set()
-        committer = _OffsetCommitter(consumer)
+        committer = _OffsetCommitter(consumer, self.commit_interval)
         try:
             while not self._stopping.is_set():
                 messages = await consumer.fetch(timeout=0.5, max_records=self.batch_size)
@@ -243,12 +259,9 @@ class EventConsumer:
     async def _handle(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
         """Claim the events in the inbox (one statement), then hand the fresh ones to their handlers in runs of
         one type, in the order read: the order per key holds, and a handler sees a run at once."""
-        now = datetime.now(UTC)
-        unique = list({env.id: env for env in reversed(envelopes)}.values())[::-1]  # first of each id, in order
-        claimed = await insert_ignore_many(uow.session, inbox, [
-            {"consumer": self.group, "event_id": env.id, "event_type": env.type, "status": "handled",
-             "handled_at": now} for env in unique])
-        fresh = [env for env in unique if (self.group, env.id) in claimed]
+        unique = list({env.id: env for env in envelopes}.values())  # each id once, where it first came
+        claimed = await self._claim(uow, unique)
+        fresh = [env for env in unique if env.id in claimed]
         repeats = collections.Counter(env.type for env in envelopes)
         repeats.subtract(env.type for env in fresh)
         for event_type, n in repeats.items():
@@ -258,6 +271,19 @@ class EventConsumer:
             deliveries = [Delivery(env.payload(), env) for env in run]
             for handler in self.handlers.handlers_for(event_type):
                 await handler(deliveries, uow=uow, ctx=self.ctx)
+
+    async def _claim(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> set[str]:
+        """Insert the events' inbox rows; the ids that were not there yet."""
+        now = datetime.now(UTC)
+        pg = await pg_connection(uow.session)
+        if pg is not None:  # one statement for the batch, as plain SQL (see db.insert_rows)
+            result = await pg.exec_driver_sql(
+                _CLAIM_PG, (self.group, now, [e.id for e in envelopes], [e.type for e in envelopes]))
+            return {r[0] for r in result.all()}
+        claimed = await insert_ignore_many(uow.session, inbox, [
+            {"consumer": self.group, "event_id": env.id, "event_type": env.type, "status": "handled",
+             "handled_at": now} for env in envelopes])
+        return {event_id for _, event_id in claimed}
 
     async def _handle_alone(self, m: InMessage, env: Envelope) -> None:
         last: BaseException | None = None

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis.context import actor_var, request_id_var
+from services.chassis.db import insert_rows
 from services.chassis.schema import audit_log, outbox
 from services.events import Envelope, EventPayload
 
@@ -117,13 +118,13 @@ class UnitOfWork:
         rows = session.info.pop("outbox_rows", [])
         audits = session.info.pop("audit_rows", [])
         if rows:
-            await session.execute(outbox.insert(), rows)
+            await insert_rows(session, outbox, rows)
             # Delivered to the listening relay only when this transaction commits; not needed when that relay
             # is the one in this process (`on_commit` wakes it), which saves a round trip on every commit.
             if session.get_bind().dialect.name == "postgresql" and not getattr(self._on_commit, "leading", False):
                 await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         if audits:
-            await session.execute(audit_log.insert(), audits)
+            await insert_rows(session, audit_log, audits)
         await session.commit()
         if rows and self._on_commit is not None:
             self._on_commit()

@@ -150,10 +150,13 @@ class KafkaConsumer:
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         self._processed.update(offsets)
-        if not offsets:
+        # A partition a rebalance took away since these were handled is its new owner's to commit.
+        owned = self._consumer.assignment()
+        mine = {TopicPartition(t, p): o for (t, p), o in offsets.items() if TopicPartition(t, p) in owned}
+        if not mine:
             return
         try:
-            await self._consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
+            await self._consumer.commit(mine)
         except CommitFailedError:
             # A rebalance took the partition away; its new owner re-reads from the last commit and
             # the inbox makes the repeat harmless.
