@@ -55,7 +55,7 @@ start() {
   fi
   log "starting Apache Kafka $(version) on 127.0.0.1:$port"
   # setsid: the broker outlives the process group that started it (a test that restarts it, a shell).
-  setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+  setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
       -Dkafka.logs.dir="$state" -cp "$lib/*" kafka.Kafka "$state/server.properties" \
       >"$state/server.log" 2>&1 </dev/null 9>&- &  # 9>&-: the broker must not hold this script's lock
