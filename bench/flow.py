@@ -1,12 +1,13 @@
 """The closed loop on Kafka and Postgres: assessment.finalized → budget.payment.recorded, beside a bare two-hop
 Kafka round trip measured in the same run.
 
-Setup (through the services' HTTP APIs, in-process): catalogue items, approved budget lines (Changzhou, 2025),
-qualified suppliers, and `--contracts` contracts awarded and signed on those lines, each with a monthly
-settlement schedule of 12 periods. The services catalogue, budget, registry and contract run in this process,
-in one event loop, each on its own database (created on the server from GOUMAI_TEST_PG and dropped after) and
-on the Kafka broker at GOUMAI_TEST_KAFKA, with their outbox relays and inbox consumers, as
-`tests.support.cluster.Cluster` runs them.
+Setup (through the services' HTTP APIs, in-process, as `tests.support.cluster.Cluster` runs them): catalogue
+items, approved budget lines (Changzhou, 2025), qualified suppliers, and `--contracts` contracts awarded and
+signed on those lines, each with a monthly settlement schedule of 12 periods. Each service has its own database
+(created on the server from GOUMAI_TEST_PG and dropped after) and uses the Kafka broker at GOUMAI_TEST_KAFKA.
+Then the services catalogue, budget, registry and contract are measured as they are deployed: each its own
+`goumai serve SERVICE` process (relay and consumer inside), going on from the offsets the setup committed
+(`--in-process` keeps them in this process, one event loop, as before).
 
 Then assessment.finalized events for those (contract, period) pairs are put on the assessment topic as
 CloudEvents envelopes (binary mode, as the assessment service's relay publishes them), and a probe consumer reads
@@ -36,6 +37,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import random
 import sys
 import tempfile
@@ -64,6 +66,7 @@ from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from tests.support.cluster import Cluster
 
+ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalogue", "budget", "registry", "contract")
 REGION, YEAR = "changzhou", 2025
 PERIODS = [f"{YEAR}-{m:02d}" for m in range(1, 13)]
@@ -210,6 +213,50 @@ async def build_contracts(c: Cluster, n: int, concurrency: int) -> list[dict[str
         d = line_jobs[k][0]
         jobs.append(lambda d=d, line=lines[k], s=suppliers[i % len(suppliers)]: d.contract(line, s))
     return await bounded(concurrency, jobs)
+
+
+# ------------------------------------------------------------------ the services as their own processes
+class Processes:
+    """Each service as a `goumai serve SERVICE` process (as a container runs it) on the databases and topics
+    the setup made; its consumer group goes on from the offsets the in-process setup committed."""
+
+    def __init__(self, urls: dict[str, str], prefix: str, keys: Path, pool: int, base_port: int) -> None:
+        self.ports = {s: base_port + i for i, s in enumerate(SERVICES)}
+        self.env = {
+            "GOUMAI_BUS": "kafka", "GOUMAI_KAFKA_BOOTSTRAP": KAFKA, "GOUMAI_TOPIC_PREFIX": prefix,
+            "GOUMAI_JWT_PUBLIC_KEYS_DIR": str(keys), "GOUMAI_MIGRATE_ON_START": "false",
+            "GOUMAI_DB_POOL_SIZE": str(pool), "GOUMAI_LOG_LEVEL": "WARNING",
+            **{f"GOUMAI_{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in self.ports.items()},
+        }
+        self.urls = urls
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> None:
+        for s, port in self.ports.items():
+            env = {**os.environ, **self.env, "GOUMAI_DATABASE_URL": self.urls[s]}
+            self.procs.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "goumai.cli", "serve", s, "--port", str(port), cwd=ROOT, env=env,
+                stdout=asyncio.subprocess.DEVNULL))
+        async with httpx.AsyncClient(timeout=2) as http:
+            for s, port in self.ports.items():
+                deadline = time.monotonic() + 60
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{s} did not become ready on :{port}")
+                    await asyncio.sleep(0.2)  # polling a starting server, not waiting for a result
+
+    async def stop(self) -> None:
+        for p in self.procs:
+            if p.returncode is None:
+                p.terminate()
+        for p in self.procs:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(p.wait(), 30)
+            if p.returncode is None:
+                p.kill()
 
 
 # ------------------------------------------------------------------ Kafka helpers
@@ -426,10 +473,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 extra={"db_pool_size": args.pool})
     await c.start(*SERVICES)
     out: dict[str, Any] = {}
+    procs: Processes | None = None
     try:
         contracts = await build_contracts(c, args.contracts, args.concurrency)
         print(f"  setup: {len(contracts)} contracts signed on {-(-len(contracts) // CONTRACTS_PER_LINE)} lines, "
               f"{len(contracts) * 12} (contract, period) pairs, in {time.perf_counter() - t:.1f}s", flush=True)
+        if not args.in_process:
+            await c.stop()  # relays and consumers drained and their offsets committed
+            procs = Processes(urls, c.prefix, keys, args.pool, args.base_port)
+            await procs.start()
+            print(f"  services as processes on :{min(procs.ports.values())}-{max(procs.ports.values())}",
+                  flush=True)
         flow = Flow(c, contracts)
         hop = TwoHop(c.prefix)
         await flow.start()
@@ -452,7 +506,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await hop.stop()
             await flow.stop()
     finally:
-        await c.stop()
+        if procs is not None:
+            await procs.stop()
+        else:
+            await c.stop()
         if not args.keep:
             for s in SERVICES:
                 await admin(f'DROP DATABASE IF EXISTS "{db_name(s)}" WITH (FORCE)')
@@ -468,13 +525,17 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=8, help="concurrent API calls in the setup")
     ap.add_argument("--pool", type=int, default=10, help="database pool size per service")
     ap.add_argument("--keep", action="store_true", help="keep the databases after the run")
+    ap.add_argument("--in-process", action="store_true",
+                    help="run the four services in this process (one event loop) instead of as processes")
+    ap.add_argument("--base-port", type=int, default=18101, help="first port of the service processes")
     args = ap.parse_args()
     if args.contracts * 12 < args.warmup + args.rate * args.seconds + 100:
         ap.error("too few contracts for the warm-up, the latency run and a backlog")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("services").setLevel(logging.WARNING)
     print(f"flow bench: Kafka {KAFKA}, Postgres {make_url(BASE_URL).render_as_string(hide_password=True)}; "
-          f"services {', '.join(SERVICES)} in one process, one event loop")
+          f"services {', '.join(SERVICES)} "
+          f"{'in this process, one event loop' if args.in_process else 'as goumai serve processes'}")
     out = asyncio.run(run(args))
     fl, hl = out["flow_latency"], out["hop_latency"]
     (fn, fs), (hn, hs) = out["flow_tput"], out["hop_tput"]
