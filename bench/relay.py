@@ -6,7 +6,7 @@ GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:25432):
 - **chassis**: a `UnitOfWork` commit emitting one event in service A's database (its own database, migrated
   with `services.chassis.migrations.upgrade`) → the `OutboxRelay` of A → Kafka → the `EventConsumer` of service
   B (its own database; inbox row and effects in one transaction); measured from just before `commit()` to B's
-  handler running.
+  transaction, with the handler's effects and the inbox row, committed.
 - **bare**: `AIOKafkaProducer.send_and_wait` (acks=all, idempotent, as the chassis producer) → an
   `AIOKafkaConsumer` in a consumer group reading it; measured from just before the send to the message in
   the consumer's hands.
@@ -32,7 +32,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import BASE_URL, KAFKA, admin, db_url, fresh_database
 
+from services.chassis.bus import InMessage
 from services.chassis.bus.kafka import KafkaTransport
 from services.chassis.db import make_engine, make_session_factory
 from services.chassis.inbox import EventConsumer, HandlerRegistry
@@ -107,6 +108,21 @@ async def paced(sample: Sample, n: int, start: int, rate: float) -> list[float]:
 
 
 # ------------------------------------------------------------------ the chassis path
+class CommittedConsumer(EventConsumer):
+    """Reports a message handled once the transaction with its inbox row and its handler's effects committed."""
+
+    def __init__(self, path: ChassisPath, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.path = path
+
+    async def process(self, messages: Sequence[InMessage]) -> None:
+        await super().process(messages)
+        now = time.perf_counter()
+        done, self.path.in_batch = self.path.in_batch, []
+        for mid in done:
+            self.path.waiters.arrived(mid, now)
+
+
 class ChassisPath:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -123,11 +139,12 @@ class ChassisPath:
 
         @registry.on("catalogue.item.withdrawn")
         async def handled(payload: CatalogueItemWithdrawn, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
-            self.waiters.arrived(payload.reason, time.perf_counter())
+            self.in_batch.append(payload.reason)
 
-        self.consumer = EventConsumer(service="bench-b", transport=self.transport_b,
-                                      session_factory=self.sessions_b, handlers=registry, ctx=None,
-                                      topic_prefix=prefix, group=f"{prefix}.bench-b")
+        self.in_batch: list[str] = []
+        self.consumer = CommittedConsumer(self, service="bench-b", transport=self.transport_b,
+                                          session_factory=self.sessions_b, handlers=registry, ctx=None,
+                                          topic_prefix=prefix, group=f"{prefix}.bench-b")
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

@@ -11,13 +11,7 @@ from sqlalchemy import JSON, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.schema import MetaData, Table
 
 NAMING = {
@@ -140,15 +134,29 @@ async def insert_ignore_many(session: AsyncSession, table: Table, rows: list[dic
 
 # ---------------------------------------------------------------- the chassis's own hot statements on Postgres
 # The outbox, inbox and audit rows are written on every commit and every consumed batch, always with the same
-# shape. On Postgres they go as plain SQL through `exec_driver_sql`, in the session's transaction: compiling a
-# Core statement costs more here than the round trip itself, and these statements need none of it.
+# shape. On Postgres they go straight to the asyncpg connection under the session, inside the session's
+# transaction: a statement through SQLAlchemy's asyncpg adapter costs ~0.25 ms here (greenlet bridge, cursor,
+# result), asyncpg alone ~0.03 ms, and these statements need nothing SQLAlchemy adds.
 
 
-async def pg_connection(session: AsyncSession) -> AsyncConnection | None:
-    """The session's connection (in its transaction) on Postgres, or None on other databases."""
+async def pg_driver(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session, with the session's transaction begun, or None off Postgres
+    (and None if the adapter is not the one this was written against: the callers then use SQLAlchemy)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return await session.connection()
+    conn = await session.connection()
+    adapter: Any = (await conn.get_raw_connection()).dbapi_connection
+    # SQLAlchemy's adapter sends BEGIN lazily, with its first statement; a statement sent to the driver before
+    # that would run outside the transaction. So begin it as the adapter does, if it has not yet.
+    start = getattr(adapter, "_start_transaction", None)
+    mutex = getattr(adapter, "_execute_mutex", None)
+    if start is None or mutex is None or not hasattr(adapter, "_transaction"):
+        return None
+    if adapter._transaction is None:
+        async with mutex:
+            if adapter._transaction is None:
+                await start()
+    return adapter.driver_connection
 
 
 def _pg_insert_sql(table: Table) -> tuple[str, list[str], set[str]]:
@@ -170,10 +178,10 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     not give is NULL)."""
     if not rows:
         return
-    pg = await pg_connection(session)
+    pg = await pg_driver(session)
     if pg is None:
         await session.execute(table.insert(), rows)
         return
     sql, cols, json_cols = _pg_insert_sql(table)
-    await pg.exec_driver_sql(sql, [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c)
-                                         for c in cols) for r in rows])
+    await pg.executemany(sql, [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c)
+                                     for c in cols) for r in rows])

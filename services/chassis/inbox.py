@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis import metrics
 from services.chassis.bus import Consumer, InMessage, OutMessage, TopicPartition, Transport, next_offsets
-from services.chassis.db import insert_ignore, insert_ignore_many, pg_connection
+from services.chassis.db import insert_ignore, insert_ignore_many, pg_driver
 from services.chassis.schema import inbox
 from services.chassis.uow import UnitOfWork
 from services.events import REGISTRY, Envelope
@@ -275,11 +275,10 @@ class EventConsumer:
     async def _claim(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> set[str]:
         """Insert the events' inbox rows; the ids that were not there yet."""
         now = datetime.now(UTC)
-        pg = await pg_connection(uow.session)
-        if pg is not None:  # one statement for the batch, as plain SQL (see db.insert_rows)
-            result = await pg.exec_driver_sql(
-                _CLAIM_PG, (self.group, now, [e.id for e in envelopes], [e.type for e in envelopes]))
-            return {r[0] for r in result.all()}
+        pg = await pg_driver(uow.session)
+        if pg is not None:  # one statement for the batch, straight to the driver (see db.insert_rows)
+            rows = await pg.fetch(_CLAIM_PG, self.group, now, [e.id for e in envelopes], [e.type for e in envelopes])
+            return {r[0] for r in rows}
         claimed = await insert_ignore_many(uow.session, inbox, [
             {"consumer": self.group, "event_id": env.id, "event_type": env.type, "status": "handled",
              "handled_at": now} for env in envelopes])

@@ -7,7 +7,9 @@ NOTIFY is lost while a listener is disconnected. A relay that crashes loses noth
 are published again and consumers' inboxes drop the repeats.
 
 On Postgres the active relay reads and marks rows on the connection that holds its lock (plain asyncpg,
-autocommit: one round trip each), so the hot path takes no pool connection and no ORM session.
+autocommit), so the hot path takes no pool connection and no ORM session. Marking a batch sent rides on the
+next read (one round trip for both); when no read follows within `mark_delay`, the batch is marked alone.
+Until then a crash republishes it, as a crash between the ack and the mark always could.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class OutboxRelay:
         self.active = False
         self.published = 0
         self._conn: Any = None  # the leadership connection, while leading on Postgres
+        self._acked: list[int] = []  # published and acked, not yet marked sent (Postgres)
+        self.mark_delay = 0.05
         self.wake = RelayWake(self)
 
 
@@ -120,7 +124,12 @@ class OutboxRelay:
                 self.active = False
 
     async def _publish_pending_pg(self, pg: Any) -> int:
-        rows = await pg.fetch(_SELECT_UNSENT, self.batch_size)
+        acked, self._acked = self._acked, []
+        try:
+            rows = await pg.fetch(_MARK_AND_SELECT_UNSENT, self.batch_size, datetime.now(UTC), acked)
+        except BaseException:
+            self._acked = acked + self._acked  # not marked: the statement failed as a whole
+            raise
         if not rows:
             return 0
         await self.transport.publish(
@@ -134,10 +143,15 @@ class OutboxRelay:
                 for r in rows
             ]
         )
-        await pg.execute(_MARK_SENT, datetime.now(UTC), [r["id"] for r in rows])
+        self._acked = [r["id"] for r in rows]
         self.published += len(rows)
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    async def _mark_acked(self) -> None:
+        if self._acked and self._conn is not None:
+            await self._conn.execute(_MARK_SENT, datetime.now(UTC), self._acked)
+            self._acked = []
 
     async def _publish_loop(self) -> None:
         while not self._stopping.is_set():
@@ -145,14 +159,20 @@ class OutboxRelay:
             self._wake.clear()
             sent = await self.publish_pending()
             if sent < self.batch_size:
+                if self._acked and not await self._wait(self.mark_delay):
+                    await self._mark_acked()  # no read came to carry the mark
                 await self._wait(self.poll_seconds)
+        await self._mark_acked()  # stopping: leave nothing to republish
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float) -> bool:
+        """Wait for a wake (True) or the time (False)."""
         # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
         # event is set, and a relay that ignores its cancellation never stops.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
+                return True
+        return False
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> Any:
@@ -203,7 +223,12 @@ class RelayWake:
         return self._relay._conn is not None
 
 
-_SELECT_UNSENT = "SELECT id, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1"
+# The UPDATE and the SELECT see the same snapshot, so the SELECT leaves out the rows being marked itself.
+_MARK_AND_SELECT_UNSENT = (
+    "WITH marked AS (UPDATE outbox SET sent_at = $2 WHERE id = ANY($3::bigint[])) "
+    "SELECT id, topic, key, headers, payload FROM outbox "
+    "WHERE sent_at IS NULL AND NOT (id = ANY($3::bigint[])) ORDER BY id LIMIT $1"
+)
 _MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::bigint[])"
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.chassis.bus import Consumer, InMessage, OutMessage, Transport, next_offsets
-from services.chassis.db import make_engine, make_session_factory
+from services.chassis.db import insert_rows, make_engine, make_session_factory
 from services.chassis.inbox import EventConsumer, HandlerRegistry
 from services.chassis.relay import OutboxRelay
-from services.chassis.schema import audit_log, outbox
+from services.chassis.schema import audit_log, inbox, outbox
 from services.chassis.uow import UnitOfWork
 from services.events import Envelope
 from services.events.catalogue import CatalogueItemWithdrawn
@@ -288,4 +288,41 @@ async def test_relay_stands_by_while_another_is_active_and_loses_nothing(bus: Bu
         unsent = (await s.execute(select(func.count()).select_from(outbox).where(
             outbox.c.event_id.in_(ids), outbox.c.sent_at.is_(None)))).scalar_one()
     assert unsent == 0
+    await engine.dispose()
+
+
+async def test_outbox_audit_and_inbox_rows_are_in_the_callers_transaction(bus: Bus) -> None:
+    """The chassis writes its own rows straight to the driver on Postgres; they must still be inside the
+    session's transaction even as its first statement, so a rollback leaves none of them."""
+    engine = make_engine(bus.db_url)
+    sessions = make_session_factory(engine)
+    marker = f"tx-{uuid.uuid4().hex}"
+    registry = HandlerRegistry()
+
+    @registry.on("catalogue.item.withdrawn")
+    async def fails(payload: CatalogueItemWithdrawn, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
+        raise ValueError("after the inbox claim")
+
+    env = Envelope.wrap(withdrawn(1), source="/test")
+    async with UnitOfWork(sessions, service="catalogue", topic_prefix=bus.prefix) as uow:
+        await insert_rows(uow.session, audit_log, [{
+            "at": env.time, "actor": "t", "role": "system", "org": None, "action": marker, "entity": "e",
+            "entity_id": "1", "request_id": None, "detail": {"n": 1}}])
+        await insert_rows(uow.session, outbox, [{
+            "event_id": env.id, "topic": "t", "key": "k", "type": env.type, "headers": [], "payload": "{}",
+            "created_at": env.time}])
+        await uow.rollback()
+    consumer = EventConsumer(service="catalogue", transport=bus.new(), session_factory=sessions, handlers=registry,
+                             ctx=None, topic_prefix=bus.prefix, group=f"{bus.prefix}.tx")
+    async with UnitOfWork(sessions, service="catalogue", topic_prefix=bus.prefix) as uow:
+        try:
+            await consumer._handle(uow, [env])
+        except ValueError:
+            await uow.rollback()
+    async with sessions() as s:
+        assert await effects(sessions, marker) == 0
+        assert (await s.execute(select(func.count()).select_from(outbox)
+                                .where(outbox.c.event_id == env.id))).scalar_one() == 0
+        assert (await s.execute(select(func.count()).select_from(inbox)
+                                .where(inbox.c.event_id == env.id))).scalar_one() == 0
     await engine.dispose()
