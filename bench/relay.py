@@ -5,8 +5,9 @@ GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:25432):
 
 - **chassis**: a `UnitOfWork` commit emitting one event in service A's database (its own database, migrated
   with `services.chassis.migrations.upgrade`) → the `OutboxRelay` of A → Kafka → the `EventConsumer` of service
-  B (its own database; inbox row and effects in one transaction); measured from just before `commit()` to B's
-  transaction, with the handler's effects and the inbox row, committed.
+  B (its own database; inbox row and effects in one transaction); measured from just before `commit()` of a
+  transaction already open, as a service's is when it commits (its reads and writes done), to B's transaction,
+  with the handler's effects and the inbox row, committed.
 - **bare**: `AIOKafkaProducer.send_and_wait` (acks=all, idempotent, as the chassis producer) → an
   `AIOKafkaConsumer` in a consumer group reading it; measured from just before the send to the message in
   the consumer's hands.
@@ -177,6 +178,7 @@ class ChassisPath:
         fut = self.waiters.expect(mid)
         async with UnitOfWork(self.sessions_a, service="catalogue", topic_prefix=self.prefix,
                               on_commit=self.relay.wake) as uow:
+            await uow.begin()  # the service's transaction is open, its work done, when it commits
             uow.emit(CatalogueItemWithdrawn(catalogue_id="bench", department="D01", fiscal_year=2025, version=1,
                                             item_code=KEYS[i % len(KEYS)], reason=mid))
             t0 = time.perf_counter()

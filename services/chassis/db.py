@@ -183,5 +183,9 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         await session.execute(table.insert(), rows)
         return
     sql, cols, json_cols = _pg_insert_sql(table)
-    await pg.executemany(sql, [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c)
-                                     for c in cols) for r in rows])
+    args = [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c) for c in cols)
+            for r in rows]
+    if len(args) == 1:
+        await pg.execute(sql, *args[0])  # one message fewer than executemany's
+    else:
+        await pg.executemany(sql, args)

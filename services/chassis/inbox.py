@@ -15,6 +15,7 @@ import collections
 import contextlib
 import itertools
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,8 @@ class HandlerRegistry:
     def topics(self, prefix: str) -> list[str]:
         return sorted({REGISTRY[t].topic(prefix) for t in self._by_type})
 
+
+AHEAD_MAX_IDLE_SECONDS = 30.0
 
 _CLAIM_PG = (
     "INSERT INTO inbox (consumer, event_id, event_type, status, handled_at) "
@@ -195,6 +198,10 @@ class EventConsumer:
         self.handled = 0
         self.dead_lettered = 0
         self.ready = asyncio.Event()
+        self._ahead: UnitOfWork | None = None  # the next batch's transaction, begun while waiting (Postgres)
+        self._ahead_since = 0.0
+        bind = session_factory.kw.get("bind")
+        self._begins_ahead = getattr(getattr(bind, "dialect", None), "name", None) == "postgresql"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -214,6 +221,7 @@ class EventConsumer:
         committer = _OffsetCommitter(consumer, self.commit_interval)
         try:
             while not self._stopping.is_set():
+                await self._begin_ahead()
                 messages = await consumer.fetch(timeout=0.5, max_records=self.batch_size)
                 committer.check()
                 if not messages:
@@ -223,8 +231,35 @@ class EventConsumer:
             await committer.flush()
         finally:
             committer.cancel()
+            await self._end_ahead()
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    async def _begin_ahead(self) -> None:
+        """On Postgres the next batch's transaction is begun while the consumer waits for messages, so the
+        BEGIN round trip is off a message's path. One left idle is renewed now and then, for servers that
+        end sessions idle in a transaction. If it cannot begin, the batch opens its own as usual."""
+        if not self._begins_ahead:
+            return
+        now = time.monotonic()
+        if self._ahead is not None and now - self._ahead_since > AHEAD_MAX_IDLE_SECONDS:
+            await self._end_ahead()
+        if self._ahead is None:
+            try:
+                self._ahead = await self._uow().begin()
+                self._ahead_since = now
+            except Exception as exc:
+                log.warning("%s could not begin its next transaction ahead: %s", self.service, exc)
+
+    async def _end_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await ahead.__aexit__(None, None, None)
+
+    def _batch_uow(self) -> UnitOfWork:
+        ahead, self._ahead = self._ahead, None
+        return ahead or self._uow()
 
     async def process(self, messages: Sequence[InMessage]) -> None:
         """Handle a batch; returns when every message is handled, skipped or dead-lettered."""
@@ -241,7 +276,7 @@ class EventConsumer:
         if not work:
             return
         try:
-            async with self._uow() as uow:
+            async with self._batch_uow() as uow:
                 await self._handle(uow, [env for _, env in work])
                 await uow.commit()
             self._count(work)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chassis.context import actor_var, request_id_var
-from services.chassis.db import insert_rows
+from services.chassis.db import insert_rows, pg_driver
 from services.chassis.schema import audit_log, outbox
 from services.events import Envelope, EventPayload
 
@@ -51,8 +51,17 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._factory()
-        self.emitted = []
+        if self._session is None:  # else begun ahead of time (see `begin`)
+            self._session = self._factory()
+            self.emitted = []
+        return self
+
+    async def begin(self) -> UnitOfWork:
+        """Enter and begin the transaction now, ahead of its first statement (Postgres): a consumer does this
+        while it waits for messages, so the BEGIN round trip is not on a message's path. In READ COMMITTED
+        an open transaction that has run no statement holds no snapshot and no locks."""
+        await self.__aenter__()
+        await pg_driver(self.session)
         return self
 
     async def __aexit__(
