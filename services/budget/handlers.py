@@ -16,7 +16,12 @@ from services.chassis.uow import UnitOfWork
 from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from services.events.catalogue import CatalogueItemWithdrawn
-from services.events.contract import ContractSettlementApproved, ContractSigned, ContractTerminated
+from services.events.contract import (
+    ContractCompleted,
+    ContractSettlementApproved,
+    ContractSigned,
+    ContractTerminated,
+)
 
 handlers = HandlerRegistry()
 
@@ -36,6 +41,12 @@ def _settlement(d: Delivery) -> service.SettlementApproved:
 async def contract_terminated(payload: ContractTerminated, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
     await service.on_contract_terminated(uow=uow, event_id=event.id, reservation_id=payload.reservation_id,
                                          contract_id=payload.contract_id, reason=payload.reason)
+
+
+@handlers.on("contract.completed")
+async def contract_completed(payload: ContractCompleted, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
+    await service.on_contract_completed(uow=uow, reservation_id=payload.reservation_id,
+                                        contract_id=payload.contract_id)
 
 
 @handlers.on("contract.signed")

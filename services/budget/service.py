@@ -865,6 +865,15 @@ async def on_contract_terminated(*, uow: UnitOfWork, event_id: str, reservation_
         log.warning("termination of %s names unknown reservation %s; ignored", contract_id, reservation_id)
 
 
+async def on_contract_completed(*, uow: UnitOfWork, reservation_id: str, contract_id: str) -> None:
+    """contract.completed → every period is settled: what the reservation still holds (amounts withheld, a
+    reward not earned) goes back to the line."""
+    try:
+        await _release(uow, None, reservation_id, f"contract {contract_id} completed: unspent reservation returned")
+    except NotFound:
+        log.warning("completion of %s names unknown reservation %s; ignored", contract_id, reservation_id)
+
+
 @dataclass(frozen=True)
 class AssessmentResult:
     """An assessment.finalized event, as the budget reads it."""

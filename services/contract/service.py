@@ -31,6 +31,7 @@ from services.contract.clients import Clients
 from services.events.assessment import AssessmentFinalized
 from services.events.contract import (
     ContractAwarded,
+    ContractCompleted,
     ContractFiled,
     ContractFlagged,
     ContractPaymentMade,
@@ -452,6 +453,11 @@ async def transition(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princip
         if c.reservation_id:
             uow.emit(ContractTerminated(contract_id=c.id, line_id=c.line_id, reservation_id=c.reservation_id,
                                         supplier_code=c.supplier_code, reason=data.reason or "", terminated_on=on))
+    if target == d.COMPLETED and c.reservation_id:
+        settled = (await uow.session.execute(select(func.coalesce(func.sum(m.Settlement.amount_fen), 0))
+                                             .where(m.Settlement.contract_id == c.id))).scalar_one()
+        uow.emit(ContractCompleted(contract_id=c.id, line_id=c.line_id, reservation_id=c.reservation_id,
+                                   supplier_code=c.supplier_code, completed_on=on, settled_total=int(settled)))
     uow.audit(f"contract.{data.action}", "contract", c.id, {"reason": data.reason, "to": target, "on": on})
     _touch(c)
     await uow.commit()

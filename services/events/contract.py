@@ -112,6 +112,19 @@ class ContractTerminated(EventPayload):
     terminated_on: date
 
 
+@event("contract.completed", key="contract_id")
+class ContractCompleted(EventPayload):
+    """Every period was assessed and settled and the contract is complete; the budget releases what is still
+    reserved and unpaid (amounts withheld for poor results, a reward band not reached)."""
+
+    contract_id: str
+    line_id: str
+    reservation_id: str
+    supplier_code: str
+    completed_on: date
+    settled_total: Money
+
+
 @event("contract.flagged", key="contract_id")
 class ContractFlagged(EventPayload):
     """A live contract was flagged for termination review (e.g. its supplier was blacklisted)."""

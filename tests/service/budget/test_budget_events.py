@@ -9,7 +9,12 @@ from decimal import Decimal
 
 from services.events.assessment import AssessmentFinalized
 from services.events.catalogue import CatalogueItemWithdrawn
-from services.events.contract import ContractSettlementApproved, ContractSigned, ContractTerminated
+from services.events.contract import (
+    ContractCompleted,
+    ContractSettlementApproved,
+    ContractSigned,
+    ContractTerminated,
+)
 from tests.service.budget.helpers import (
     Dept,
     approved_line,
@@ -118,6 +123,30 @@ async def test_termination_releases_once(cluster) -> None:
     assert (r.json()["reserved"], r.json()["paid"], r.json()["available"]) == ("0.00", "50000.00", "150000.00")
     r = await b.get(f"/reservations/{rid}", headers=c.auth("auditor"))
     assert r.json()["status"] == "released" and r.json()["outstanding"] == "0.00"
+
+
+async def test_completion_returns_what_was_withheld_once(cluster) -> None:
+    """contract.completed → what the reservation still holds after the last settlement (an instalment cut for a
+    poor grade) goes back to the line, once; what was paid stays paid (004_31a27ecd68c2f343.txt: 结余资金)."""
+    c = await cluster("budget", "catalogue")
+    d = await catalogue_for(c)
+    b = c.clients["budget"]
+    line = await approved_line(d, amount="200000.00")
+    lid = line["line_id"]
+    rid, cid = await _reserved(d, lid, "120000.00")
+    await deliver(c, envelope(_settlement(lid, rid, cid, "60000.00"), "contract"), times=1)
+    await deliver(c, envelope(_settlement(lid, rid, cid, "54000.00", period="2025-H2"), "contract"), times=1)
+    done = envelope(ContractCompleted(contract_id=cid, line_id=lid, reservation_id=rid, supplier_code="91610000X",
+                                      completed_on=date(2025, 12, 31), settled_total=114_000_00), "contract")
+    async with c.probe("budget") as probe:
+        await deliver(c, done, times=2)
+        [ev] = await probe.wait_for("budget.funds.released", lambda e: e["reservation_id"] == rid)
+        assert ev.data["amount"] == "6000.00"
+        assert "completed" in ev.data["reason"]
+        await probe.settle(0.5)
+        assert len(probe.matching("budget.funds.released", lambda e: e["reservation_id"] == rid)) == 1
+    r = await b.get(f"/lines/{lid}", headers=c.auth("auditor"))
+    assert (r.json()["reserved"], r.json()["paid"], r.json()["available"]) == ("0.00", "114000.00", "86000.00")
 
 
 async def test_assessment_attached_once_and_shown_next_year(cluster) -> None:

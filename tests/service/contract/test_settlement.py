@@ -81,9 +81,14 @@ async def test_a_year_of_settlements_adds_up_and_completes(cluster) -> None:
     assert sum(yuan_to_fen(s["amount"]) + yuan_to_fen(s["withheld"]) for s in body["items"]) == total
 
     performing = await w.get(contract["id"])
-    r = await w.transition(performing, "complete")
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "completed"
+    async with c.probe("contract") as probe:
+        r = await w.transition(performing, "complete")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "completed"
+        # the budget returns what stays reserved (the withheld 100000.00) on this event
+        [done] = await probe.wait_for("contract.completed", lambda e: e["contract_id"] == contract["id"])
+        assert done.data["settled_total"] == body["settled_amount"]
+        assert done.data["reservation_id"] == contract["reservation_id"]
     # a late assessment of an unknown period changes nothing
     late = envelope(finalized(contract, "2026-Q1", "优秀", index=5))
     await publish(c, late)
