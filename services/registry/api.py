@@ -167,11 +167,12 @@ async def public_blacklist(session: SessionDep, _p: Annotated[Principal, Allow(
 
 
 @blacklist.post("/sweep", response_model=schemas.SweepOut,
-                summary="Delist every blacklisting that ran out (reads notice it too; no cron needed)")
+                summary="Delist blacklistings that ran out; re-evaluate eligibility after lapsed qualifications "
+                        "(reads notice both too; no cron needed)")
 async def sweep(uow: UowDep, ctx: CtxDep,
                 _p: Annotated[Principal, Allow("finance", "ops", "service")]) -> schemas.SweepOut:
-    done = await service.sweep_expired(uow=uow, ctx=ctx)
-    return schemas.SweepOut(delisted=done, as_of=today())
+    swept = await service.sweep_expired(uow=uow, ctx=ctx)
+    return schemas.SweepOut(delisted=swept.delisted, lapsed_qualifications=swept.lapsed, as_of=today())
 
 
 @blacklist.get("/{entry_id}", response_model=schemas.BlacklistOut, summary="One blacklist entry")

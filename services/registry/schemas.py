@@ -274,4 +274,6 @@ class DirectoryEntryOut(BaseModel):
 
 class SweepOut(BaseModel):
     delisted: list[str]
+    lapsed_qualifications: list[str] = Field(
+        description="suppliers whose eligibility was re-evaluated because a qualification lapsed")
     as_of: date

@@ -471,8 +471,16 @@ async def _delist_expired(uow: UnitOfWork, ids: Sequence[str]) -> list[str]:
     return done
 
 
-async def sweep_expired(*, uow: UnitOfWork, ctx: ServiceContext, limit: int = 1000) -> list[str]:
-    """Delist every blacklisting that ran out before today (no cron needed: reads notice too)."""
+@dataclass(frozen=True)
+class Swept:
+    delisted: list[str]  # blacklist entries that ran out
+    lapsed: list[str]  # suppliers whose last eligibility predates a qualification's expiry
+
+
+async def sweep_expired(*, uow: UnitOfWork, ctx: ServiceContext, limit: int = 1000) -> Swept:
+    """Delist every blacklisting that ran out before today, and re-evaluate the eligibility recorded before a
+    qualification lapsed, so registry.supplier.eligibility.changed goes out for both (reads are right by date
+    without it; no cron needed: ops or a scheduler call the sweep)."""
     on = today()
     ids = (await uow.session.execute(
         select(B.c.id).where(B.c.delisted_at.is_(None), B.c.state == "active", B.c.ends_on < on)
@@ -481,9 +489,16 @@ async def sweep_expired(*, uow: UnitOfWork, ctx: ServiceContext, limit: int = 10
     codes = select(B.c.supplier_code).where(B.c.id.in_(done))
     suppliers = (await uow.session.execute(
         select(Supplier).where(Supplier.code.in_(codes)).order_by(Supplier.code))).scalars().all()
-    await recheck_many(uow=uow, ctx=ctx, pairs=[(s.code, t) for s in suppliers for t in s.service_types or ()])
+    pairs = {(s.code, t) for s in suppliers for t in s.service_types or ()}
+    stale = (await uow.session.execute(
+        select(SNAP.c.supplier_code, SNAP.c.service_type).distinct()
+        .join(Q, Q.c.supplier_code == SNAP.c.supplier_code)
+        .where(SNAP.c.eligible.is_(True), Q.c.expires_on < on, Q.c.expires_on >= SNAP.c.as_of)
+        .order_by(SNAP.c.supplier_code, SNAP.c.service_type).limit(limit))).all()
+    pairs |= {(r.supplier_code, r.service_type) for r in stale}
+    await recheck_many(uow=uow, ctx=ctx, pairs=sorted(pairs))
     await uow.commit()
-    return done
+    return Swept(delisted=list(done), lapsed=sorted({r.supplier_code for r in stale}))
 
 
 # ----------------------------------------------------------------- performance history

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import text
 
 from tests.service.registry.support import (
     credit_code,
@@ -333,6 +336,37 @@ async def test_expired_blacklisting_is_delisted_once_by_read_or_sweep(cluster) -
         assert len(probe.matching("registry.supplier.delisted", lambda d: d["supplier_code"] in (a, b))) == 2
     entries = (await api.get("/blacklist", params={"supplier_code": a}, headers=c.auth("auditor"))).json()
     assert entries["items"][0]["delisted"] is True
+
+
+async def test_a_lapsed_qualification_is_announced_once_by_the_sweep(cluster) -> None:
+    """003: only suppliers with valid qualifications stay in the directory. Reads are right by date; the sweep
+    re-evaluates eligibility recorded while a qualification was still valid and announces the change once."""
+    c = await cluster("registry")
+    api = c.clients["registry"]
+    lapsed_on = today() - timedelta(days=1)
+    code = await qualified_supplier(c, expires_on=lapsed_on)
+    assert not (await eligibility(c, code))["eligible"]  # the read goes by date
+    # the eligibility as it was recorded while the qualification was valid
+    async with c.ctx("registry").sessions() as s:
+        await s.execute(text("UPDATE eligibility_snapshots SET eligible = true, reason_codes = '[]', as_of = :on "
+                             "WHERE supplier_code = :code"), {"on": lapsed_on - timedelta(days=10), "code": code})
+        await s.commit()
+    async with c.probe("registry") as probe:
+        def changes() -> list[Any]:
+            return probe.matching("registry.supplier.eligibility.changed", lambda d: d["supplier_code"] == code)
+
+        await probe.settle(0.5)
+        before = len(changes())  # registration, review and qualification announced theirs
+        r = await api.post("/blacklist/sweep", headers=c.auth("ops", idempotency_key=False))
+        assert r.status_code == 200 and code in r.json()["lapsed_qualifications"], r.text
+        r = await api.post("/blacklist/sweep", headers=c.auth("ops", idempotency_key=False))
+        assert code not in r.json()["lapsed_qualifications"]
+        await probe.wait_for("registry.supplier.eligibility.changed", lambda d: d["supplier_code"] == code,
+                             count=before + 1)
+        await probe.settle(0.5)
+        [ev] = changes()[before:]
+        assert ev.data["eligible"] is False and ev.data["service_type"] == "property"
+        assert any(reason.startswith("qualification_expired") for reason in ev.data["reasons"])
 
 
 async def test_directory_lists_eligible_suppliers(cluster) -> None:
