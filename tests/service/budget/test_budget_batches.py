@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services.budget.handlers import handlers
 from services.budget.models import BudgetLine, Filing, LedgerEntry, LineResult, Payment, Reservation
@@ -26,6 +25,7 @@ from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
 from services.events.contract import ContractSettlementApproved
 from tests.service.budget.helpers import envelope, in_message
+from tests.support.batches import counting_statements
 from tests.support.cluster import Cluster
 
 
@@ -253,25 +253,11 @@ async def test_assessments_as_one_batch_equal_one_by_one(cluster) -> None:
 
 
 # ---------------------------------------------------------------- statements per batch
-@contextmanager
-def _statements(ctx: ServiceContext) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(ctx.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(ctx.engine.sync_engine, "before_cursor_execute", count)
-
-
 async def _count(c: Cluster, envs: Sequence[Envelope]) -> list[str]:
     ctx = c.ctx("budget")
     consumer = CountingConsumer(c)
     messages = [in_message(c, env, i) for i, env in enumerate(envs)]
-    with _statements(ctx) as seen:
+    with counting_statements(ctx.engine) as seen:
         await consumer.process(messages)
     assert consumer.transactions == 1 and consumer.handled == len(envs)
     return seen

@@ -6,24 +6,23 @@ service's database, so these tests need Postgres only."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chassis.db import make_engine, make_session_factory
 from services.chassis.inbox import Delivery
-from services.chassis.uow import UnitOfWork
 from services.contract import domain as d
 from services.contract import models as m
 from services.contract.handlers import handlers
 from services.events import Envelope
 from services.events.assessment import AssessmentFinalized
+from tests.support.batches import counting_statements, handle_in_one_transaction
 
 RULE = d.PaymentRule({"优秀": Decimal(100), "良好": Decimal(100), "合格": Decimal(90), "不合格": Decimal(70)},
                      Decimal(10), policy="changzhou@2024.1")
@@ -82,13 +81,8 @@ def _event(contract_id: str, period: str, grade: str, assessment_id: str | None 
 
 async def _handle(sessions: async_sessionmaker[AsyncSession],
                   deliveries: Sequence[Delivery]) -> tuple[list[Envelope], list[dict[str, Any]]]:
-    """One transaction, as the consumer runs it: the handler, then the commit. Returns what it emitted and audited."""
-    [handler] = handlers.handlers_for("assessment.finalized")
-    async with UnitOfWork(sessions, service="contract") as uow:
-        await handler(deliveries, uow=uow, ctx=None)
-        audits = list(uow.session.info.get("audit_rows", []))
-        await uow.commit()
-        return list(uow.emitted), audits
+    return await handle_in_one_transaction(sessions, handlers, "assessment.finalized", deliveries,
+                                           service="contract")
 
 
 async def _state(sessions: async_sessionmaker[AsyncSession], ids: list[str]) -> dict[str, Any]:
@@ -214,27 +208,13 @@ async def test_batch_and_one_by_one_give_the_same_result(sessions: async_session
                                 ("C1", "signed", "performing", "first period settled (2025-03)", "system")]
 
 
-@contextmanager
-def _counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
 async def _count_batch(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], n: int) -> list[str]:
     """A batch of n events over n/2 signed contracts (two periods each): settlements, ledger entries, the first
     period's transition to performing, a second assessment of a period."""
     ids = await _contracts(sessions, *[d.SIGNED] * ((n + 1) // 2))
     run = [_event(ids[i // 2], f"2025-{i % 2 + 1:02d}", "合格") for i in range(n - 1)]
     run.append(_event(ids[0], "2025-01", "优秀"))  # a second assessment of a settled period
-    with _counting(engine) as statements:
+    with counting_statements(engine) as statements:
         await _handle(sessions, run)
     async with sessions() as session:
         settled = (await session.execute(select(m.Settlement).where(m.Settlement.contract_id.in_(ids)))).all()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chassis.auth import Principal
@@ -29,6 +29,7 @@ from services.registry import models as m
 from services.registry import service
 from services.registry.handlers import handlers
 from tests.service.registry.support import credit_code, month_label
+from tests.support.batches import counting_statements, handle_in_one_transaction
 
 POLICIES = PolicyBook.load(Path(__file__).resolve().parents[3] / "policies")
 ELIGIBILITY = "registry.supplier.eligibility.changed"
@@ -101,13 +102,8 @@ def _again(d: Delivery) -> Delivery:
 
 async def _handle(sessions: async_sessionmaker[AsyncSession],
                   deliveries: Sequence[Delivery]) -> tuple[list[Envelope], list[dict[str, Any]]]:
-    """One transaction, as the consumer runs it: the handler, then the commit. Returns what it emitted and audited."""
-    [handler] = handlers.handlers_for("assessment.finalized")
-    async with UnitOfWork(sessions, service="registry") as uow:
-        await handler(deliveries, uow=uow, ctx=CTX)
-        audits = list(uow.session.info.get("audit_rows", []))
-        await uow.commit()
-        return list(uow.emitted), audits
+    return await handle_in_one_transaction(sessions, handlers, "assessment.finalized", deliveries,
+                                           service="registry", ctx=CTX)
 
 
 async def _state(sessions: async_sessionmaker[AsyncSession], codes: list[str]) -> dict[str, Any]:
@@ -289,18 +285,10 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: Async
         codes = await _suppliers(sessions, [["property"]] * suppliers)
         run = [_event(code, str(uuid.uuid4()), contract="a", months_ago=periods - i, index=i + 1, score=score)
                for i in range(periods) for code in codes]
-        seen: list[str] = []
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            seen.append(statement)
-
         [handler] = handlers.handlers_for("assessment.finalized")
         async with UnitOfWork(sessions, service="registry") as uow:
-            event.listen(engine.sync_engine, "before_cursor_execute", count)
-            try:
+            with counting_statements(engine) as seen:
                 await handler(run, uow=uow, ctx=CTX)
-            finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", count)
             changed = sorted(e.data["supplier_code"] for e in uow.emitted)
             assert changed == ([] if score == "70" else sorted(codes))
             await uow.commit()
