@@ -245,11 +245,13 @@ class EventConsumer:
         if self._ahead is not None and now - self._ahead_since > AHEAD_MAX_IDLE_SECONDS:
             await self._end_ahead()
         if self._ahead is None:
+            # Held before it begins, so a cancellation while beginning still closes it (in `run`'s finally).
+            self._ahead, self._ahead_since = self._uow(), now
             try:
-                self._ahead = await self._uow().begin()
-                self._ahead_since = now
+                await self._ahead.begin()
             except Exception as exc:
                 log.warning("%s could not begin its next transaction ahead: %s", self.service, exc)
+                await self._end_ahead()
 
     async def _end_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
