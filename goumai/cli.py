@@ -1,4 +1,4 @@
-"""goumai up | serve SERVICE | migrate [SERVICE…] | asyncapi | token | keys | demo"""
+"""goumai up | serve SERVICE | migrate [SERVICE…] | asyncapi | token | keys | dlq list|replay | demo"""
 
 from __future__ import annotations
 
@@ -68,6 +68,65 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    """List the dead letters, or replay one consumer's once their cause is fixed (services.chassis.dlq)."""
+    import asyncio
+
+    from services.chassis import dlq
+    from services.chassis.app import make_transport
+    from services.chassis.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    prefix = settings.topic_prefix
+
+    def service_of(group: str) -> str | None:
+        name = group.removeprefix(f"{prefix}.")
+        return name if name in SERVICES else None
+
+    async def run() -> int:
+        transport = make_transport(settings)
+        await transport.start()
+        try:
+            letters = dlq.latest(await dlq.read(transport, prefix))
+            if args.consumer:
+                letters = [x for x in letters if x.consumer == args.consumer]
+            if args.event_id:
+                letters = [x for x in letters if x.event_id in set(args.event_id)]
+            by_consumer: dict[str, list[dlq.DeadLetter]] = {}
+            for x in letters:
+                by_consumer.setdefault(x.consumer, []).append(x)
+            replayed = 0
+            for group, mine in sorted(by_consumer.items()):
+                service = service_of(group)
+                if service is None:
+                    print(f"{group}: not a Goumai service's consumer group; skipped", file=sys.stderr)
+                    continue
+                engine = make_engine(settings.resolved_database_url(service))
+                try:
+                    sessions = make_session_factory(engine)
+                    if args.action == "replay":
+                        done = await dlq.replay(transport, sessions, mine)
+                        replayed += len(done)
+                        for x in done:
+                            print(f"replayed {x.event_id} {x.event_type} → {x.topic} for {group}")
+                    else:
+                        states = await dlq.states(sessions, group, [x.event_id for x in mine])
+                        for x in mine:
+                            state = states.get(x.event_id, "replayed, not yet handled")
+                            print(f"{x.event_id}  {x.event_type:<40} {group:<24} {state:<8} {x.error[:100]}")
+                finally:
+                    await engine.dispose()
+            if args.action == "replay":
+                print(f"{replayed} dead letter(s) replayed", file=sys.stderr)
+            elif not letters:
+                print("no dead letters", file=sys.stderr)
+            return 0
+        finally:
+            await transport.stop()
+
+    return asyncio.run(run())
+
+
 def _demo(args: argparse.Namespace) -> int:
     from goumai.demo import main as demo_main
 
@@ -113,6 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = sub.add_parser("keys", help="make a new signing key pair (rotation)")
     keys.add_argument("--dir", default="var/keys")
     keys.set_defaults(fn=_keys)
+
+    dead = sub.add_parser("dlq", help="list the dead letters, or replay them once their cause is fixed")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("--consumer", help="only this consumer group's, e.g. goumai.contract")
+    dead.add_argument("--event-id", action="append", help="only this event (repeatable)")
+    dead.set_defaults(fn=_dlq)
 
     demo = sub.add_parser("demo", help="walk the whole cycle against a running system")
     demo.add_argument("rest", nargs=argparse.REMAINDER)

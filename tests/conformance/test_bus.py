@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.chassis import dlq
 from services.chassis.bus import Consumer, InMessage, OutMessage, Transport, next_offsets
 from services.chassis.db import insert_rows, make_engine, make_session_factory
 from services.chassis.inbox import EventConsumer, HandlerRegistry
@@ -325,4 +326,54 @@ async def test_outbox_audit_and_inbox_rows_are_in_the_callers_transaction(bus: B
                                 .where(outbox.c.event_id == env.id))).scalar_one() == 0
         assert (await s.execute(select(func.count()).select_from(inbox)
                                 .where(inbox.c.event_id == env.id))).scalar_one() == 0
+    await engine.dispose()
+
+
+async def test_a_dead_letter_replayed_after_the_fix_is_handled_once(bus: Bus) -> None:
+    """The dead-letter topic: a letter names its consumer, topic and error; replaying it (goumai dlq replay)
+    once the cause is fixed gets it handled exactly once, and a second replay changes nothing."""
+    engine = make_engine(bus.db_url)
+    sessions = make_session_factory(engine)
+    marker = f"replay-{uuid.uuid4().hex}"
+    broken = {"yes": True}
+    registry = HandlerRegistry()
+
+    @registry.on("catalogue.item.withdrawn")
+    async def fussy(payload: CatalogueItemWithdrawn, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
+        if payload.reason == "needs-the-fix" and broken["yes"]:
+            raise ValueError("not fixed yet")
+        uow.audit(marker, "conformance", event.id)
+
+    t = await started(bus.new())
+    topic = bus.topic()
+    await t.ensure_topics([topic, f"{bus.prefix}.dlq"])
+    bad = Envelope.wrap(CatalogueItemWithdrawn(catalogue_id="x", department="D", fiscal_year=2025, version=1,
+                                               item_code="k", reason="needs-the-fix"), source="/test")
+    good = Envelope.wrap(withdrawn(1, "k"), source="/test")
+    for e in (bad, good):
+        k, v, h = e.to_kafka()
+        await t.publish([OutMessage(topic, k, v, tuple(h))])
+    group = f"{bus.prefix}.replaytest"
+    consumer = EventConsumer(service="catalogue", transport=bus.new(), session_factory=sessions, handlers=registry,
+                             ctx=None, topic_prefix=bus.prefix, group=group, max_attempts=2, retry_backoff=0.01)
+    await consumer.transport.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await poll(lambda: consumer.dead_lettered == 1 and consumer.handled >= 1, timeout=40, message="one dead")
+        [letter] = [x for x in await dlq.read(t, bus.prefix) if x.consumer == group]
+        assert (letter.event_id, letter.topic) == (bad.id, topic) and "not fixed yet" in letter.error
+        assert await dlq.states(sessions, group, [bad.id]) == {bad.id: "dead"}
+        broken["yes"] = False  # the fix
+        assert [x.event_id for x in await dlq.replay(t, sessions, [letter])] == [bad.id]
+        await poll(lambda: _at_least(sessions, marker, 2), timeout=30, message="the replayed event handled")
+        assert await dlq.states(sessions, group, [bad.id]) == {bad.id: "handled"}
+        assert await dlq.replay(t, sessions, [letter]) == []  # handled: nothing to replay
+        await poll(lambda: consumer.seen >= 3, timeout=30, message="the replay read")
+    finally:
+        consumer.stop()
+        await task
+        await consumer.transport.stop()
+        await t.stop()
+    assert await effects(sessions, marker) == 2
+    assert consumer.dead_lettered == 1
     await engine.dispose()
