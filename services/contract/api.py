@@ -54,6 +54,14 @@ async def get_contract(contract_id: str, session: SessionDep,
     return await service.contract_view(session, c)
 
 
+@contracts.put("/{contract_id}", response_model=s.ContractOut,
+               summary="Revise a draft: its terms replaced whole, checked as a new draft's, schedule rebuilt")
+async def revise_draft(contract_id: str, body: s.DraftRevisionIn, uow: UowDep, ctx: CtxDep,
+                       principal: Annotated[Principal, Allow("purchaser")]) -> s.ContractOut:
+    c = await service.revise_draft(uow=uow, ctx=ctx, principal=principal, contract_id=contract_id, data=body)
+    return await service.contract_view(uow.session, c)
+
+
 @contracts.post("/{contract_id}/award", response_model=s.ContractOut,
                 summary="Award: approved line, eligible supplier now, funds reserved (nothing reserved on refusal)")
 async def award_contract(contract_id: str, body: s.VersionIn, uow: UowDep, ctx: CtxDep, _key: IdempotencyKey,

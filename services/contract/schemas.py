@@ -74,6 +74,12 @@ class VersionIn(_In):
     version: int = Field(ge=1)
 
 
+class DraftRevisionIn(ContractIn):
+    """A draft's terms, whole, with the version they replace."""
+
+    version: int = Field(ge=1)
+
+
 class SignIn(VersionIn):
     signed_on: date
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.app import ServiceContext
@@ -155,9 +156,18 @@ async def _line(ctx: ServiceContext, line_id: str) -> dict[str, Any]:
         raise
 
 
-async def create_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Principal,
-                          data: s.ContractIn) -> m.Contract:
-    """A draft contract: method checked against policy, terms checked, the settlement schedule built."""
+@dataclass(frozen=True)
+class DraftTerms:
+    """A draft's terms, checked: the columns they set and the settlement schedule they make."""
+
+    columns: dict[str, Any]
+    schedule: list[d.Instalment]
+    audit: dict[str, Any]
+
+
+async def _checked_terms(uow: UnitOfWork, ctx: ServiceContext, principal: Principal, data: s.ContractIn,
+                         *, revising: str | None = None) -> DraftTerms:
+    """Method checked against policy, terms checked, the settlement schedule built (a new draft or a revision)."""
     department = principal.org or ""
     if data.amount <= 0:
         raise Unprocessable("contract.amount.not_positive", "amount must be more than 0", field="amount",
@@ -179,7 +189,7 @@ async def create_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pr
     service_type = str(line.get("service_type") or "")
     if renewal:
         prev = await uow.session.get(m.Contract, data.renewal_of)
-        if prev is None or prev.department != department or prev.status == d.DRAFT:
+        if prev is None or prev.id == revising or prev.department != department or prev.status == d.DRAFT:
             raise Unprocessable("contract.renewal_of.unknown", f"no awarded contract {data.renewal_of} of department "
                                 f"{department} to renew", field="renewal_of",
                                 rule="a renewal names the previous cycle's contract")
@@ -195,33 +205,68 @@ async def create_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Pr
                               renewal=renewal)
     d.require_justification(decision, data.method_justification)
     schedule = d.build_schedule(data.amount, data.starts_on, data.ends_on, data.schedule)
+    columns: dict[str, Any] = {
+        "title": data.title, "department": department, "region": line.get("region"), "line_id": data.line_id,
+        "item_code": line.get("item_code"), "fiscal_year": line.get("fiscal_year"), "service_type": service_type,
+        "supplier_code": data.supplier_code, "supplier_name": data.supplier_name, "amount_fen": data.amount,
+        "method": data.method, "renewal_of": data.renewal_of, "method_decision": decision.as_dict(),
+        "method_outside_policy": not decision.within_policy,
+        "method_justification": data.method_justification or None, "content": data.content,
+        "starts_on": data.starts_on, "ends_on": data.ends_on, "term_months": term.months,
+        "continuous_service": data.continuous_service, "continuous_basis": data.continuous_basis,
+        "long_term": term.long_term, "quantity_standard": data.quantity_standard,
+        "quality_standard": data.quality_standard, "pricing_method": data.pricing_method, "schedule": data.schedule,
+        "payment_rule": d.PaymentRule.from_policy(pack).as_dict(), "rights_obligations": data.rights_obligations,
+        "liability": data.liability,
+        "assessment_plan": {"frequency": plan.frequency, "indicators": plan.indicators,
+                            "assessor_org": plan.assessor_org, "description": plan.description},
+        "policy": pack.ref,
+        "review_status": "pending" if (not decision.within_policy or term.long_term) else None,
+    }
+    return DraftTerms(columns, list(schedule), {"method": decision.as_dict(), "amount": fen_to_yuan(data.amount),
+                                                "long_term": term.long_term, "policy": pack.ref})
+
+
+def _add_schedule(uow: UnitOfWork, contract_id: str, schedule: Sequence[d.Instalment]) -> None:
+    for i in schedule:
+        uow.session.add(m.Instalment(contract_id=contract_id, seq=i.seq, period=i.period, starts_on=i.starts_on,
+                                     ends_on=i.ends_on, amount_fen=i.amount_fen, partial=i.partial))
+
+
+async def create_contract(*, uow: UnitOfWork, ctx: ServiceContext, principal: Principal,
+                          data: s.ContractIn) -> m.Contract:
+    """A draft contract: method checked against policy, terms checked, the settlement schedule built."""
+    terms = await _checked_terms(uow, ctx, principal, data)
     stamp = utcnow()
-    c = m.Contract(
-        id=str(uuid.uuid4()), version=1, status=d.DRAFT, title=data.title, department=department,
-        region=line.get("region"), line_id=data.line_id, item_code=line.get("item_code"),
-        fiscal_year=line.get("fiscal_year"), service_type=service_type, supplier_code=data.supplier_code,
-        supplier_name=data.supplier_name, amount_fen=data.amount, method=data.method, renewal_of=data.renewal_of,
-        method_decision=decision.as_dict(), method_outside_policy=not decision.within_policy,
-        method_justification=data.method_justification or None, content=data.content, starts_on=data.starts_on,
-        ends_on=data.ends_on, term_months=term.months, continuous_service=data.continuous_service,
-        continuous_basis=data.continuous_basis, long_term=term.long_term, quantity_standard=data.quantity_standard,
-        quality_standard=data.quality_standard, pricing_method=data.pricing_method, schedule=data.schedule,
-        payment_rule=d.PaymentRule.from_policy(pack).as_dict(), rights_obligations=data.rights_obligations,
-        liability=data.liability,
-        assessment_plan={"frequency": plan.frequency, "indicators": plan.indicators,
-                         "assessor_org": plan.assessor_org, "description": plan.description},
-        policy=pack.ref, review_status="pending" if (not decision.within_policy or term.long_term) else None,
-        filing_required=False, flagged=False, created_by=principal.subject, created_at=stamp, updated_at=stamp,
-    )
+    c = m.Contract(id=str(uuid.uuid4()), version=1, status=d.DRAFT, **terms.columns, filing_required=False,
+                   flagged=False, created_by=principal.subject, created_at=stamp, updated_at=stamp)
     uow.session.add(c)
     await uow.flush()
-    for i in schedule:
-        uow.session.add(m.Instalment(contract_id=c.id, seq=i.seq, period=i.period, starts_on=i.starts_on,
-                                     ends_on=i.ends_on, amount_fen=i.amount_fen, partial=i.partial))
+    _add_schedule(uow, c.id, terms.schedule)
     uow.session.add(m.Transition(contract_id=c.id, from_status=None, to_status=d.DRAFT, reason="drafted",
                                  actor=principal.subject, at=stamp))
-    uow.audit("contract.drafted", "contract", c.id, {"method": decision.as_dict(), "amount": fen_to_yuan(c.amount_fen),
-                                                     "long_term": term.long_term, "policy": pack.ref})
+    uow.audit("contract.drafted", "contract", c.id, terms.audit)
+    await uow.commit()
+    return c
+
+
+async def revise_draft(*, uow: UnitOfWork, ctx: ServiceContext, principal: Principal, contract_id: str,
+                       data: s.DraftRevisionIn) -> m.Contract:
+    """A draft's terms replaced as a whole (checked as a new draft's are), before it is awarded; its schedule is
+    built again. After the award, terms change only by signed amendment."""
+    c = await _for_update(uow, contract_id, principal, data.version)
+    _require(principal, c, "purchaser", what="revise a draft")
+    if c.status != d.DRAFT:
+        raise Conflict("contract.not_draft", f"the contract is {c.status}; only a draft is revised",
+                       field="version", rule="after the award, terms change by signed amendment")
+    terms = await _checked_terms(uow, ctx, principal, data, revising=c.id)
+    before = {"amount": fen_to_yuan(c.amount_fen), "supplier_code": c.supplier_code, "method": c.method}
+    for name, value in terms.columns.items():
+        setattr(c, name, value)
+    await uow.session.execute(delete(m.Instalment).where(m.Instalment.contract_id == c.id))
+    _add_schedule(uow, c.id, terms.schedule)
+    uow.audit("contract.draft_revised", "contract", c.id, {**terms.audit, "before": before})
+    _touch(c)
     await uow.commit()
     return c
 

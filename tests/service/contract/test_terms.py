@@ -3,6 +3,10 @@ review), the term, the settlement schedule, the assessment plan; bad input refus
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from services.chassis.money import yuan_to_fen
 from tests.service.contract.support import World, assert_problem, contract_body
 
@@ -176,3 +180,40 @@ async def test_scope_purchaser_supplier_finance_auditor(cluster) -> None:
     assert stranger.json()["total"] == 0
     page = await w.api.get("/contracts", params={"limit": 201}, headers=w.purchaser(idempotency_key=False))
     assert_problem(page, 422, "request.invalid", "limit")
+
+
+async def test_a_draft_is_revised_whole_until_it_is_awarded(cluster) -> None:
+    """003_69f6a15399988e6e.txt: the terms (期限、数量质量、计价方式、价格和结算方式) are settled before the award;
+    a draft is revised whole and checked as a new one (schedule rebuilt); a bad revision changes nothing; after
+    the award only a signed amendment changes terms."""
+    c = await cluster(*SERVICES)
+    w = World(c)
+    line = await w.line("500000.00")
+    code = await w.supplier_code()
+    draft = await w.draft_ok(line, code, amount="480000.00", schedule="monthly")
+
+    async def put(body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+        return await w.api.put(f"/contracts/{draft['id']}", json=body, headers=headers or w.purchaser())
+
+    revised = contract_body(line, code, amount="400000.01", schedule="quarterly", version=draft["version"])
+    r = await put(revised)
+    assert r.status_code == 200, r.text
+    now = r.json()
+    assert (now["amount"], now["version"], now["status"]) == ("400000.01", draft["version"] + 1, "draft")
+    assert [i["period"] for i in now["instalments"]] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    assert sum(yuan_to_fen(i["amount"]) for i in now["instalments"]) == yuan_to_fen("400000.01")
+
+    assert_problem(await put(revised), 409, "contract.version.conflict", "version")
+    bad = contract_body(line, code, amount="0.00", version=now["version"])
+    assert_problem(await put(bad), 422, "contract.amount.not_positive", "amount")
+    outside = contract_body(line, code, method="competitive_consultation", version=now["version"])
+    assert_problem(await put(outside), 422, "contract.method.outside_policy", "method")
+    assert (await w.get(draft["id"])) == now  # nothing half-written
+
+    other = World(c)
+    assert (await put({**revised, "version": now["version"]}, other.purchaser())).status_code == 404
+
+    awarded = await w.award_ok(now)
+    assert yuan_to_fen((await w.budget_line(line["line_id"]))["reserved"]) == yuan_to_fen("400000.01")
+    late = contract_body(line, code, amount="450000.00", version=awarded["version"])
+    assert_problem(await put(late), 409, "contract.not_draft", "version")
