@@ -20,7 +20,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   deploy/local/postgres.sh start 2>"$pg_log" & pg_pid=$!
 fi
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-  deploy/local/kafka.sh start 2>"$kafka_log" & kafka_pid=$!
+  # A broker this run starts begins empty: every run makes its own topics, and a data directory kept across
+  # many runs grows to tens of thousands of partitions (the broker then runs out of file descriptors).
+  { $kafka_was_up || deploy/local/kafka.sh reset; deploy/local/kafka.sh start; } 2>"$kafka_log" & kafka_pid=$!
 fi
 pg_ok=true; kafka_ok=true
 if [ -n "${pg_pid:-}" ]; then
