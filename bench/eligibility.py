@@ -32,7 +32,7 @@ from stdnum.cn import uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import BASE_URL, admin, db_url, fresh_database
+from benchlib import BASE_URL, admin, db_url, fresh_database, pct
 
 from services.chassis.auth import Principal
 from services.chassis.db import make_engine, make_session_factory
@@ -194,8 +194,7 @@ class Target:
             self.eligible += e.eligible
 
     def pct(self, q: float) -> float:
-        s = sorted(self.samples)
-        return s[min(len(s) - 1, int(q * len(s)))]
+        return pct(self.samples, q)
 
 
 async def measure(calls: int) -> tuple[Target, Target]:

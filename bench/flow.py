@@ -57,7 +57,7 @@ from stdnum.cn import uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import BASE_URL, KAFKA, admin, fresh_database
+from benchlib import BASE_URL, KAFKA, admin, fresh_database, paced, pct, stop_task
 
 from services.chassis.auth import generate_keypair
 from services.chassis.calendar import business_date, utcnow
@@ -81,20 +81,11 @@ def db_name(service: str) -> str:
     return f"gbench_flow_{service}"
 
 
-
-
-
-
 async def create_databases() -> dict[str, str]:
     urls = {}
     for s in SERVICES:
         urls[s] = await fresh_database(db_name(s), s)
     return urls
-
-
-def pct(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def credit_code() -> str:
@@ -318,10 +309,7 @@ class Probe:
         return fut
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        await stop_task(self.task)
         await self.consumer.stop()
 
 
@@ -331,18 +319,6 @@ def payment_key(rec: Any) -> str | None:
         return None
     data = json.loads(rec.value)
     return f"{data.get('contract_id')}/{data.get('period')}"
-
-
-async def paced(send: Callable[[int], Awaitable[float]], n: int, rate: float) -> list[float]:
-    interval = 1.0 / rate
-    began = time.perf_counter()
-    tasks = []
-    for i in range(n):
-        delay = began + i * interval - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)  # the pacing of the load, not a wait for a result
-        tasks.append(asyncio.create_task(send(i)))
-    return list(await asyncio.gather(*tasks))
 
 
 # ------------------------------------------------------------------ the system under test
@@ -436,10 +412,7 @@ class TwoHop:
                 await self.bouncer.commit()
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        await stop_task(self.task)
         await self.probe.stop()
         await self.bouncer.stop()
         await self.bouncer_out.stop()

@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import BASE_URL, KAFKA, admin, db_url, fresh_database
+from benchlib import BASE_URL, KAFKA, admin, db_url, fresh_database, paced, pct, stop_task
 
 from services.chassis.bus import InMessage
 from services.chassis.bus.kafka import KafkaTransport
@@ -60,18 +60,11 @@ KEYS = [f"item-{i:02d}" for i in range(16)]
 # ------------------------------------------------------------------ databases
 
 
-
-
 async def create_db(name: str, service: str) -> None:
     await fresh_database(name, service)
 
 
-# ------------------------------------------------------------------ statistics
-def pct(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
+# ------------------------------------------------------------------ waiting for messages
 class Waiters:
     """Futures by message id, resolved with the time the message was handled."""
 
@@ -94,18 +87,6 @@ Sample = Callable[[int], Awaitable[float]]  # sends message i, returns the laten
 
 async def sequential(sample: Sample, n: int, start: int) -> list[float]:
     return [await sample(start + i) for i in range(n)]
-
-
-async def paced(sample: Sample, n: int, start: int, rate: float) -> list[float]:
-    interval = 1.0 / rate
-    began = time.perf_counter()
-    tasks = []
-    for i in range(n):
-        delay = began + i * interval - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)  # the pacing of the load, not a wait for a result
-        tasks.append(asyncio.create_task(sample(start + i)))
-    return list(await asyncio.gather(*tasks))
 
 
 # ------------------------------------------------------------------ the chassis path
@@ -210,10 +191,7 @@ class BarePath:
             self.waiters.arrived(msg.value.decode(), time.perf_counter())
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        await stop_task(self.task)
         await self.consumer.stop()
         await self.producer.stop()
 
@@ -246,7 +224,7 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[float]
                 results[(kind, "sequential")] += await sequential(sample, args.samples // args.rounds, n)
                 n += args.samples
             for kind, sample in order:
-                results[(kind, "paced")] += await paced(sample, args.paced // args.rounds, n, args.rate)
+                results[(kind, "paced")] += await paced(sample, args.paced // args.rounds, args.rate, start=n)
                 n += args.paced
             print(f"  round {r + 1}/{args.rounds}: chassis seq p50 "
                   f"{statistics.median(results[('chassis', 'sequential')]):.2f} ms, bare seq p50 "

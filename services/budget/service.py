@@ -444,17 +444,18 @@ async def reserve(*, uow: UnitOfWork, principal: Principal, line_id: str, reserv
 
 async def _reservation_locked(uow: UnitOfWork, reservation_id: str,
                               principal: Principal | None) -> tuple[Reservation, BudgetLine]:
-    line_id = (await uow.session.execute(select(Reservation.line_id).where(Reservation.id == reservation_id))
-               ).scalar_one_or_none()
-    if line_id is None:
+    reservations, lines = await _reservations_locked(uow, [reservation_id])
+    return _visible(reservation_id, reservations, lines, principal)
+
+
+def _visible(reservation_id: str, reservations: dict[str, Reservation], lines: dict[str, BudgetLine],
+             principal: Principal | None) -> tuple[Reservation, BudgetLine]:
+    """A locked reservation and its line, if there is one the principal may see (else not found)."""
+    res = reservations.get(reservation_id)
+    line = None if res is None else lines[res.line_id]
+    if res is None or line is None or (principal is not None and not can_see(
+            principal, department=line.department, region=line.region)):
         raise NotFound("budget.reservation.not_found", f"no reservation {reservation_id}", field="reservation_id")
-    try:
-        line = await _line(uow, line_id, principal, lock=True)
-    except NotFound:
-        raise NotFound("budget.reservation.not_found", f"no reservation {reservation_id}",
-                       field="reservation_id") from None
-    res = await uow.session.get(Reservation, reservation_id, populate_existing=True)
-    assert res is not None
     return res, line
 
 
@@ -585,15 +586,9 @@ async def _record_payments(uow: UnitOfWork, principal: Principal | None, items: 
     known = _KnownPayments((await s.execute(select(Payment).where(known_cond))).scalars())
     out: list[Recorded | None] = []
     for item in items:
-        res = reservations.get(item.reservation_id)
-        line = None if res is None else lines[res.line_id]
-        if line is not None and principal is not None and not can_see(principal, department=line.department,
-                                                                       region=line.region):
-            line = None
+        line: BudgetLine | None = None
         try:
-            if res is None or line is None:
-                raise NotFound("budget.reservation.not_found", f"no reservation {item.reservation_id}",
-                               field="reservation_id")
+            res, line = _visible(item.reservation_id, reservations, lines, principal)
             out.append(_pay(uow, res, line, item, known))
         except Problem as exc:
             if refused is None:

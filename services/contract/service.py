@@ -484,8 +484,8 @@ async def transition(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princip
         return c
     target = d.next_state(c.status, data.action, reason=data.reason)
     if data.action == "complete":
-        missing = [i.period for i in await instalments_of(uow.session, c.id)
-                   if i.period not in await settled_periods(uow.session, c.id)]
+        settled = await settled_periods(uow.session, c.id)
+        missing = [i.period for i in await instalments_of(uow.session, c.id) if i.period not in settled]
         if missing:
             raise Conflict("contract.settlement.incomplete",
                            f"periods not yet settled: {', '.join(missing)}", field="action",
@@ -499,10 +499,10 @@ async def transition(*, uow: UnitOfWork, ctx: ServiceContext, principal: Princip
             uow.emit(ContractTerminated(contract_id=c.id, line_id=c.line_id, reservation_id=c.reservation_id,
                                         supplier_code=c.supplier_code, reason=data.reason or "", terminated_on=on))
     if target == d.COMPLETED and c.reservation_id:
-        settled = (await uow.session.execute(select(func.coalesce(func.sum(m.Settlement.amount_fen), 0))
+        total = (await uow.session.execute(select(func.coalesce(func.sum(m.Settlement.amount_fen), 0))
                                              .where(m.Settlement.contract_id == c.id))).scalar_one()
         uow.emit(ContractCompleted(contract_id=c.id, line_id=c.line_id, reservation_id=c.reservation_id,
-                                   supplier_code=c.supplier_code, completed_on=on, settled_total=int(settled)))
+                                   supplier_code=c.supplier_code, completed_on=on, settled_total=int(total)))
     uow.audit(f"contract.{data.action}", "contract", c.id, {"reason": data.reason, "to": target, "on": on})
     _touch(c)
     await uow.commit()
