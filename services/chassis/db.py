@@ -142,6 +142,12 @@ async def insert_ignore_many(session: AsyncSession, table: Table, rows: list[dic
 async def pg_driver(session: AsyncSession) -> Any | None:
     """The asyncpg connection under the session, with the session's transaction begun, or None off Postgres
     (and None if the adapter is not the one this was written against: the callers then use SQLAlchemy)."""
+    # Looked up once per session transaction: its connection stays the same until it ends.
+    transaction = session.get_transaction()
+    cached = session.info.get(_PG_DRIVER)
+    if (cached is not None and transaction is not None and cached[0] is transaction and transaction.is_active
+            and cached[1]._transaction is not None):
+        return cached[1].driver_connection
     if session.get_bind().dialect.name != "postgresql":
         return None
     conn = await session.connection()
@@ -156,7 +162,11 @@ async def pg_driver(session: AsyncSession) -> Any | None:
         async with mutex:
             if adapter._transaction is None:
                 await start()
+    session.info[_PG_DRIVER] = (session.get_transaction(), adapter)
     return adapter.driver_connection
+
+
+_PG_DRIVER = "goumai_pg_driver"
 
 
 def _pg_insert_sql(table: Table) -> tuple[str, list[str], set[str]]:

@@ -7,9 +7,11 @@ NOTIFY is lost while a listener is disconnected. A relay that crashes loses noth
 are published again and consumers' inboxes drop the repeats.
 
 On Postgres the active relay reads and marks rows on the connection that holds its lock (plain asyncpg,
-autocommit), so the hot path takes no pool connection and no ORM session. Marking a batch sent rides on the
-next read (one round trip for both); when no read follows within `mark_delay`, the batch is marked alone.
-Until then a crash republishes it, as a crash between the ack and the mark always could.
+autocommit), so the hot path takes no pool connection and no ORM session. A commit in the relay's own
+process hands its rows over (outbox.py), and the relay publishes them without reading them back when that
+keeps the order; else it reads. Marking sent rides on the next read (one round trip for both), or is done
+alone `mark_delay` after the first unmarked ack. Until then a crash republishes them, as a crash between the
+ack and the mark always could.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
+import time
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chassis import metrics
-from services.chassis.bus import OutMessage, Transport
+from services.chassis.bus import Transport
+from services.chassis.outbox import NOTIFY_CHANNEL, Handover, as_message
 from services.chassis.schema import outbox
-from services.chassis.uow import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,14 @@ class OutboxRelay:
         self.published = 0
         self._conn: Any = None  # the leadership connection, while leading on Postgres
         self._acked: list[int] = []  # published and acked, not yet marked sent (Postgres)
+        self._acked_since = 0.0  # when the oldest of them was acked
         self.mark_delay = 0.05
+        self._handed: list[Handover] = []  # committed in this process, not yet published
+        self._needs_read = True  # rows may be waiting that were not handed over
+        self._last_read = 0.0
+        self._recent: dict[int, None] = {}  # ids this leader published lately, oldest first
+        self.recent_limit = 8192
+        self.published_handed = 0  # of `published`, those sent from a handover, without a read
         self.wake = RelayWake(self)
 
 
@@ -84,17 +93,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self.transport.publish(
-                [
-                    OutMessage(
-                        topic=r.topic,
-                        key=r.key.encode(),
-                        value=r.payload.encode(),
-                        headers=tuple((k, v.encode()) for k, v in r.headers),
-                    )
-                    for r in rows
-                ]
-            )
+            await self.transport.publish([as_message(r._mapping) for r in rows])
             await session.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([r.id for r in rows]))
@@ -132,21 +131,40 @@ class OutboxRelay:
             raise
         if not rows:
             return 0
-        await self.transport.publish(
-            [
-                OutMessage(
-                    topic=r["topic"],
-                    key=r["key"].encode(),
-                    value=r["payload"].encode(),
-                    headers=tuple((k, v.encode()) for k, v in _json(r["headers"])),
-                )
-                for r in rows
-            ]
-        )
-        self._acked = [r["id"] for r in rows]
-        self.published += len(rows)
-        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        await self.transport.publish([as_message(r) for r in rows])
+        self._published([r["id"] for r in rows])
         return len(rows)
+
+    async def _publish_handed(self) -> None:
+        """Publish the rows handed over by commits in this process, in the order they came, up to the first
+        that may not go before a read (the read then publishes it and whatever it waits for, in id order)."""
+        handed, self._handed = self._handed, []
+        ids: list[int] = []
+        messages = []
+        for h in handed:
+            if not h.may_go_before_a_read(_Published(self._recent, ids)):
+                self._needs_read = True
+                break
+            for i, m in zip(h.ids, h.messages, strict=True):
+                if i not in self._recent:  # else a read published it first
+                    ids.append(i)
+                    messages.append(m)
+        if messages:
+            await self.transport.publish(messages)
+            self._published(ids)
+            self.published_handed += len(ids)
+
+    def _published(self, ids: list[int]) -> None:
+        if not self._acked:
+            self._acked_since = time.monotonic()
+        self._acked += ids
+        recent = self._recent
+        for i in ids:
+            recent[i] = None
+        while len(recent) > self.recent_limit:
+            del recent[next(iter(recent))]
+        self.published += len(ids)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(ids))
 
     async def _mark_acked(self) -> None:
         if self._acked and self._conn is not None:
@@ -154,14 +172,25 @@ class OutboxRelay:
             self._acked = []
 
     async def _publish_loop(self) -> None:
+        self._needs_read, self._handed, self._recent = True, [], {}
         while not self._stopping.is_set():
-            # Cleared before reading: a commit from now on sets it again, and one before is in the read.
+            # Cleared before looking: a commit or NOTIFY from now on sets it again, and one before is seen now.
             self._wake.clear()
-            sent = await self.publish_pending()
-            if sent < self.batch_size:
-                if self._acked and not await self._wait(self.mark_delay):
-                    await self._mark_acked()  # no read came to carry the mark
-                await self._wait(self.poll_seconds)
+            if self._handed:
+                await self._publish_handed()
+            now = time.monotonic()
+            if self._needs_read or now - self._last_read >= self.poll_seconds:
+                self._needs_read, self._last_read = False, now
+                if await self.publish_pending() >= self.batch_size:
+                    self._needs_read = True  # more are waiting
+            if self._handed or self._needs_read:
+                continue
+            if self._acked:  # mark them alone if nothing carries the mark in time
+                due = self._acked_since + self.mark_delay - time.monotonic()
+                if due <= 0 or not await self._wait(due):
+                    await self._mark_acked()
+            else:
+                await self._wait(self._last_read + self.poll_seconds - time.monotonic())
         await self._mark_acked()  # stopping: leave nothing to republish
 
     async def _wait(self, seconds: float) -> bool:
@@ -169,7 +198,7 @@ class OutboxRelay:
         # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
         # event is set, and a relay that ignores its cancellation never stops.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(max(seconds, 0.0)):
                 await self._wake.wait()
                 return True
         return False
@@ -205,22 +234,45 @@ class OutboxRelay:
             pg.terminate()  # synchronous: runs to the end even under cancellation
 
     def _on_notify(self, *_: Any) -> None:
+        self._needs_read = True
+        self._wake.set()
+
+    def _take(self, handover: Handover) -> None:
+        if self._conn is None:  # no longer leading: the rows are in the table for whoever leads
+            self._needs_read = True
+        else:
+            self._handed.append(handover)
         self._wake.set()
 
 
 class RelayWake:
-    """`relay.wake`: the in-process signal a UnitOfWork calls after a commit with outbox rows. While this
-    relay leads on Postgres (`leading`), the UnitOfWork need not NOTIFY: the only listener is this relay."""
+    """`relay.wake`: what a UnitOfWork calls after a commit with outbox rows. While this relay leads on
+    Postgres (`leading`), the UnitOfWork hands its rows over (`handover`) instead of NOTIFYing: the only
+    listener is this relay. Otherwise it calls `wake()` and the relay reads the table."""
 
     def __init__(self, relay: OutboxRelay) -> None:
         self._relay = relay
 
     def __call__(self) -> None:
+        self._relay._needs_read = True
         self._relay._wake.set()
+
+    def handover(self, handover: Handover) -> None:
+        self._relay._take(handover)
 
     @property
     def leading(self) -> bool:
         return self._relay._conn is not None
+
+
+class _Published:
+    """`in`: published lately by this leader, or earlier in the batch being assembled."""
+
+    def __init__(self, recent: dict[int, None], batch: list[int]) -> None:
+        self.recent, self.batch = recent, batch
+
+    def __contains__(self, i: object) -> bool:
+        return i in self.recent or i in self.batch
 
 
 # The UPDATE and the SELECT see the same snapshot, so the SELECT leaves out the rows being marked itself.
@@ -230,10 +282,6 @@ _MARK_AND_SELECT_UNSENT = (
     "WHERE sent_at IS NULL AND NOT (id = ANY($3::bigint[])) ORDER BY id LIMIT $1"
 )
 _MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::bigint[])"
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _sqlite_lock_path(url: str) -> Path | None:

@@ -7,6 +7,7 @@ Service functions take a `UnitOfWork`, change aggregates through `uow.session`, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,14 +15,13 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chassis.context import actor_var, request_id_var
 from services.chassis.db import insert_rows, pg_driver
+from services.chassis.outbox import NOTIFY_CHANNEL, Handover, insert_for_handover
 from services.chassis.schema import audit_log, outbox
 from services.events import Envelope, EventPayload
-
-NOTIFY_CHANNEL = "goumai_outbox"
 
 
 class RecordsEvents(Protocol):
@@ -69,7 +69,8 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self._session, None
         if session is not None:
-            await session.rollback()  # a no-op after commit
+            if session.in_transaction():  # not after a commit: nothing to roll back, and no trip for it
+                await session.rollback()
             await session.close()
 
     def emit(self, payload: EventPayload, *, subject: str | None = None) -> Envelope:
@@ -126,17 +127,30 @@ class UnitOfWork:
         session = self.session
         rows = session.info.pop("outbox_rows", [])
         audits = session.info.pop("audit_rows", [])
+        handover: Handover | None = None
         if rows:
-            await insert_rows(session, outbox, rows)
-            # Delivered to the listening relay only when this transaction commits; not needed when that relay
-            # is the one in this process (`on_commit` wakes it), which saves a round trip on every commit.
-            if session.get_bind().dialect.name == "postgresql" and not getattr(self._on_commit, "leading", False):
-                await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+            # When the relay in this process leads (Postgres), the rows are handed to it after the commit, so it
+            # need not read them back (see outbox.py), and no NOTIFY is needed: that relay is the listener.
+            # Only from a session on the engine: one joined to an outer transaction commits a savepoint here,
+            # and its rows may yet be rolled back.
+            leading = getattr(self._on_commit, "leading", False)
+            pg = await pg_driver(session) if leading and isinstance(session.bind, AsyncEngine) else None
+            if pg is not None:
+                handover = await insert_for_handover(pg, rows)
+            else:
+                await insert_rows(session, outbox, rows)
+                # Delivered to the listening relay only when this transaction commits.
+                if session.get_bind().dialect.name == "postgresql" and not leading:
+                    await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         if audits:
             await insert_rows(session, audit_log, audits)
         await session.commit()
         if rows and self._on_commit is not None:
-            self._on_commit()
+            if handover is not None:
+                self._on_commit.handover(handover)  # type: ignore[attr-defined]  # only a leading RelayWake
+                await asyncio.sleep(0)  # let the relay take them out before this task goes on
+            else:
+                self._on_commit()
 
     async def rollback(self) -> None:
         self.session.info.pop("outbox_rows", None)
