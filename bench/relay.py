@@ -12,13 +12,19 @@ GOUMAI_TEST_PG (default postgresql+asyncpg://postgres@127.0.0.1:25432):
   `AIOKafkaConsumer` in a consumer group reading it; measured from just before the send to the message in
   the consumer's hands.
 
+The consuming side of each runs in a process of its own, as service B does beside service A when deployed
+(`--in-process`: both sides in this process, one event loop). A consumer process reports each message with the
+time it was handled on CLOCK_MONOTONIC (`time.monotonic`), the one clock every process on the machine reads,
+and the sending side subtracts its own reading of that clock.
+
 Each is measured sequentially (one message in flight; the next starts when the last was handled) and paced
 (a message every 1/rate seconds whatever is in flight), the two kinds interleaved in rounds so noise from
 other work on the machine hits both alike. Prints p50/p99 per kind and mode and the ratios chassis / bare.
 The databases (`gbench_relay_a`, `gbench_relay_b`) are created and dropped by the script; topics get a fresh
 prefix per run.
 
-    .venv/bin/python bench/relay.py [--samples 500] [--paced 500] [--rate 100] [--rounds 5] [--keep]
+    .venv/bin/python bench/relay.py [--samples 3000] [--paced 1000] [--rate 100] [--rounds 15] [--in-process]
+                                    [--keep]
 
 Target: p50 ratio (chassis / bare, sequential) ≤ 3.
 """
@@ -65,6 +71,9 @@ async def create_db(name: str, service: str) -> None:
 
 
 # ------------------------------------------------------------------ waiting for messages
+Report = Callable[[str, float], None]  # (message id, monotonic time it was handled)
+
+
 class Waiters:
     """Futures by message id, resolved with the time the message was handled."""
 
@@ -89,52 +98,156 @@ async def sequential(sample: Sample, n: int, start: int) -> list[float]:
     return [await sample(start + i) for i in range(n)]
 
 
-# ------------------------------------------------------------------ the chassis path
+# ------------------------------------------------------------------ the consuming sides (service B; bare)
 class CommittedConsumer(EventConsumer):
     """Reports a message handled once the transaction with its inbox row and its handler's effects committed."""
 
-    def __init__(self, path: ChassisPath, **kw: Any) -> None:
+    def __init__(self, report: Report, **kw: Any) -> None:
         super().__init__(**kw)
-        self.path = path
+        self.report = report
+        self.in_batch: list[str] = []
 
     async def process(self, messages: Sequence[InMessage]) -> None:
         await super().process(messages)
-        now = time.perf_counter()
-        done, self.path.in_batch = self.path.in_batch, []
+        now = time.monotonic()
+        done, self.in_batch = self.in_batch, []
         for mid in done:
-            self.path.waiters.arrived(mid, now)
+            self.report(mid, now)
 
 
-class ChassisPath:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.waiters = Waiters()
-        self.engine_a = make_engine(db_url(DB_A), pool_size=10)
-        self.engine_b = make_engine(db_url(DB_B), pool_size=10)
-        self.sessions_a = make_session_factory(self.engine_a)
-        self.sessions_b = make_session_factory(self.engine_b)
-        self.transport_a = KafkaTransport(KAFKA, client_id="bench-relay-a")
-        self.transport_b = KafkaTransport(KAFKA, client_id="bench-relay-b")
-        self.relay = OutboxRelay(service="catalogue", engine=self.engine_a, session_factory=self.sessions_a,
-                                 transport=self.transport_a, poll_seconds=2.0)
+class ChassisConsumer:
+    """Service B: its own database, its EventConsumer with one handler."""
+
+    def __init__(self, prefix: str, report: Report) -> None:
+        self.engine = make_engine(db_url(DB_B), pool_size=10)
+        self.transport = KafkaTransport(KAFKA, client_id="bench-relay-b")
         registry = HandlerRegistry()
+        self.consumer = CommittedConsumer(report, service="bench-b", transport=self.transport,
+                                          session_factory=make_session_factory(self.engine), handlers=registry,
+                                          ctx=None, topic_prefix=prefix, group=f"{prefix}.bench-b")
 
         @registry.on("catalogue.item.withdrawn")
         async def handled(payload: CatalogueItemWithdrawn, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
-            self.in_batch.append(payload.reason)
+            self.consumer.in_batch.append(payload.reason)
 
-        self.in_batch: list[str] = []
-        self.consumer = CommittedConsumer(self, service="bench-b", transport=self.transport_b,
-                                          session_factory=self.sessions_b, handlers=registry, ctx=None,
-                                          topic_prefix=prefix, group=f"{prefix}.bench-b")
-        self.tasks: list[asyncio.Task[None]] = []
+        self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.transport_a.start()
-        await self.transport_b.start()
-        await self.transport_a.ensure_topics([f"{self.prefix}.catalogue", f"{self.prefix}.dlq"])
-        self.tasks = [asyncio.create_task(self.relay.run()), asyncio.create_task(self.consumer.run())]
+        await self.transport.start()
+        self.task = asyncio.create_task(self.consumer.run())
         await asyncio.wait_for(self.consumer.ready.wait(), 30)
+
+    async def stop(self) -> None:
+        self.consumer.stop()
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.task, 10)
+        await self.transport.stop()
+        await self.engine.dispose()
+
+
+class BareConsumer:
+    def __init__(self, prefix: str, report: Report) -> None:
+        self.report = report
+        self.consumer = AIOKafkaConsumer(f"{prefix}.bare", bootstrap_servers=KAFKA, group_id=f"{prefix}.bare-consumer",
+                                         client_id="bench-bare", auto_offset_reset="earliest")
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.consumer:
+            self.report(msg.value.decode(), time.monotonic())
+
+    async def stop(self) -> None:
+        await stop_task(self.task)
+        await self.consumer.stop()
+
+
+CONSUMERS: dict[str, Callable[[str, Report], ChassisConsumer | BareConsumer]] = {
+    "chassis": ChassisConsumer, "bare": BareConsumer}
+
+
+async def serve_consumer(kind: str, prefix: str) -> None:
+    """`--consumer KIND --prefix P`: run one consuming side in this process; print `ready`, then a line
+    `<message id> <monotonic time>` per message handled; stop when stdin closes."""
+
+    def report(mid: str, at: float) -> None:
+        sys.stdout.write(f"{mid} {at!r}\n")
+        sys.stdout.flush()
+
+    side = CONSUMERS[kind](prefix, report)
+    await side.start()
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await side.stop()
+
+
+class ConsumerProcess:
+    """A consuming side in a child process (this script with `--consumer`), its reports read from its stdout."""
+
+    def __init__(self, kind: str, prefix: str, waiters: Waiters) -> None:
+        self.kind, self.prefix, self.waiters = kind, prefix, waiters
+        self.proc: asyncio.subprocess.Process | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--consumer", self.kind, "--prefix", self.prefix,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"{self.kind} consumer process did not start: {line!r}")
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            mid, at = line.split()
+            self.waiters.arrived(mid.decode(), float(at))
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 20)
+        except TimeoutError:
+            self.proc.kill()
+        await stop_task(self.task)
+
+
+async def consuming_side(kind: str, prefix: str, waiters: Waiters, in_process: bool) -> Any:
+    side: Any = CONSUMERS[kind](prefix, waiters.arrived) if in_process else ConsumerProcess(kind, prefix, waiters)
+    await side.start()
+    return side
+
+
+# ------------------------------------------------------------------ the sending sides (service A; bare)
+class ChassisPath:
+    """Service A: its own database, a UnitOfWork that commits one event, its OutboxRelay."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.waiters = Waiters()
+        self.engine = make_engine(db_url(DB_A), pool_size=10)
+        self.sessions = make_session_factory(self.engine)
+        self.transport = KafkaTransport(KAFKA, client_id="bench-relay-a")
+        self.relay = OutboxRelay(service="catalogue", engine=self.engine, session_factory=self.sessions,
+                                 transport=self.transport, poll_seconds=2.0)
+        self.task: asyncio.Task[None] | None = None
+        self.consumer: Any = None
+
+    async def start(self, in_process: bool) -> None:
+        await self.transport.start()
+        await self.transport.ensure_topics([f"{self.prefix}.catalogue", f"{self.prefix}.dlq"])
+        self.task = asyncio.create_task(self.relay.run())
+        self.consumer = await consuming_side("chassis", self.prefix, self.waiters, in_process)
         deadline = time.monotonic() + 30
         while not self.relay.active:  # the relay takes its advisory lock
             if time.monotonic() > deadline:
@@ -145,60 +258,51 @@ class ChassisPath:
 
     async def stop(self) -> None:
         self.relay.stop()
-        self.consumer.stop()
-        for t in self.tasks:
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(t, 10)
-        await self.transport_a.stop()
-        await self.transport_b.stop()
-        await self.engine_a.dispose()
-        await self.engine_b.dispose()
+                await asyncio.wait_for(self.task, 10)
+        await self.transport.stop()
+        await self.engine.dispose()
 
     async def sample(self, i: int) -> float:
         mid = uuid.uuid4().hex
         fut = self.waiters.expect(mid)
-        async with UnitOfWork(self.sessions_a, service="catalogue", topic_prefix=self.prefix,
+        async with UnitOfWork(self.sessions, service="catalogue", topic_prefix=self.prefix,
                               on_commit=self.relay.wake) as uow:
             await uow.begin()  # the service's transaction is open, its work done, when it commits
             uow.emit(CatalogueItemWithdrawn(catalogue_id="bench", department="D01", fiscal_year=2025, version=1,
                                             item_code=KEYS[i % len(KEYS)], reason=mid))
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             await uow.commit()
         return (await asyncio.wait_for(fut, 30) - t0) * 1000
 
 
-# ------------------------------------------------------------------ the bare aiokafka path
 class BarePath:
     def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.topic = f"{prefix}.bare"
-        self.group = f"{prefix}.bare-consumer"
         self.waiters = Waiters()
         self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, client_id="bench-bare", acks="all",
                                          enable_idempotence=True)
-        self.consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=KAFKA, group_id=self.group,
-                                         client_id="bench-bare", auto_offset_reset="earliest")
-        self.task: asyncio.Task[None] | None = None
+        self.consumer: Any = None
 
-    async def start(self, transport: KafkaTransport) -> None:
+    async def start(self, transport: KafkaTransport, in_process: bool) -> None:
         await transport.ensure_topics([self.topic])
         await self.producer.start()
-        await self.consumer.start()
-        self.task = asyncio.create_task(self._read())
+        self.consumer = await consuming_side("bare", self.prefix, self.waiters, in_process)
         await asyncio.wait_for(self.sample(-1), 60)
 
-    async def _read(self) -> None:
-        async for msg in self.consumer:
-            self.waiters.arrived(msg.value.decode(), time.perf_counter())
-
     async def stop(self) -> None:
-        await stop_task(self.task)
-        await self.consumer.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
         await self.producer.stop()
 
     async def sample(self, i: int) -> float:
         mid = uuid.uuid4().hex
         fut = self.waiters.expect(mid)
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         await self.producer.send_and_wait(self.topic, mid.encode(), key=KEYS[i % len(KEYS)].encode())
         return (await asyncio.wait_for(fut, 30) - t0) * 1000
 
@@ -210,9 +314,9 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[float]
     bare = BarePath(prefix)
     results: dict[tuple[str, str], list[float]] = {
         (k, m): [] for k in ("chassis", "bare") for m in ("sequential", "paced")}
-    await chassis.start()
-    await bare.start(chassis.transport_a)
     try:
+        await chassis.start(args.in_process)
+        await bare.start(chassis.transport, args.in_process)
         kinds: dict[str, Sample] = {"chassis": chassis.sample, "bare": bare.sample}
         for _ in range(args.warmup):
             for sample in kinds.values():
@@ -237,15 +341,23 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[float]
 
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--samples", type=int, default=500, help="sequential samples per kind")
-    ap.add_argument("--paced", type=int, default=500, help="paced samples per kind")
+    ap.add_argument("--samples", type=int, default=3000, help="sequential samples per kind")
+    ap.add_argument("--paced", type=int, default=1000, help="paced samples per kind")
     ap.add_argument("--rate", type=float, default=100.0, help="messages per second in the paced run")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds that interleave the two kinds")
+    ap.add_argument("--rounds", type=int, default=15, help="rounds that interleave the two kinds")
+    ap.add_argument("--in-process", action="store_true",
+                    help="the consuming sides in this process too, one event loop for everything")
+    ap.add_argument("--consumer", choices=sorted(CONSUMERS), help=argparse.SUPPRESS)  # a child's role
+    ap.add_argument("--prefix", help=argparse.SUPPRESS)
     ap.add_argument("--warmup", type=int, default=50, help="unrecorded samples per kind first")
     ap.add_argument("--keep", action="store_true", help="keep the databases after the run")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(f"relay bench: Kafka {KAFKA}, Postgres {make_url(BASE_URL).render_as_string(hide_password=True)}")
+    if args.consumer:
+        await serve_consumer(args.consumer, args.prefix)
+        return 0
+    print(f"relay bench: Kafka {KAFKA}, Postgres {make_url(BASE_URL).render_as_string(hide_password=True)}; "
+          f"consumers {'in this process' if args.in_process else 'in processes of their own'}")
     try:
         await create_db(DB_A, "catalogue")
         await create_db(DB_B, "catalogue")
