@@ -979,7 +979,10 @@ async def _main(args: argparse.Namespace, out: Out) -> int:
     keys: Path = args.keys
     run = uuid.uuid4().hex[:6].upper()
     gw = Gateway(args.url, keys, run, timeout=args.timeout)
-    events = EventFeed(event_transport(args.bus, args.log, args.kafka, keys), timeout=args.timeout)
+    from services.chassis.settings import get_settings
+
+    events = EventFeed(event_transport(args.bus, args.log, args.kafka, keys), timeout=args.timeout,
+                       prefix=get_settings().topic_prefix)  # the system's topics (GOUMAI_TOPIC_PREFIX)
     demo = Demo(gw, events, out, run)
     started = time.monotonic()
     try:
