@@ -37,6 +37,14 @@ def _settlement(d: Delivery) -> service.SettlementApproved:
                                       settlement_id=p.settlement_id, amount=p.amount, period=p.period)
 
 
+@handlers.on_batch("contract.withheld.released")
+async def withheld_released(deliveries: Sequence[Delivery], *, uow: UnitOfWork, ctx: Any) -> None:
+    await service.on_withheld_released(uow=uow, releases=[
+        service.WithheldReleased(event_id=d.event.id, reservation_id=d.payload.reservation_id,
+                                 release_id=d.payload.release_id, amount=d.payload.amount, period=d.payload.period)
+        for d in deliveries])
+
+
 @handlers.on("contract.terminated")
 async def contract_terminated(payload: ContractTerminated, *, event: Envelope, uow: UnitOfWork, ctx: Any) -> None:
     await service.on_contract_terminated(uow=uow, event_id=event.id, reservation_id=payload.reservation_id,

@@ -829,8 +829,7 @@ class SettlementApproved:
 
 async def on_settlements_approved(*, uow: UnitOfWork, settlements: Sequence[SettlementApproved]) -> None:
     """contract.settlement.approved (a run of them, in order) → each payment is recorded against its
-    reservation, once; a refusal that no redelivery will cure flags the line for finance instead of
-    dead-lettering the event."""
+    reservation, once."""
     items = []
     for st in settlements:
         if st.amount <= 0:
@@ -839,16 +838,41 @@ async def on_settlements_approved(*, uow: UnitOfWork, settlements: Sequence[Sett
         items.append(PaymentToRecord(reservation_id=st.reservation_id, payment_id=f"settlement:{st.settlement_id}",
                                      amount=st.amount, settlement_id=st.settlement_id, period=st.period,
                                      event_id=st.event_id))
+    await _record_payments(uow, None, items, refused=_flag_the_line(uow))
+
+
+def _flag_the_line(uow: UnitOfWork) -> Refusal:
+    """For payments an event asked for: a refusal no redelivery will cure flags the line for finance (an unknown
+    reservation is only logged), instead of dead-lettering the event."""
 
     def refused(item: PaymentToRecord, line: BudgetLine | None, exc: Problem) -> None:
         if line is None:
-            log.warning("settlement %s names unknown reservation %s; ignored", item.settlement_id,
-                        item.reservation_id)
+            log.warning("payment %s names unknown reservation %s; ignored", item.payment_id, item.reservation_id)
             return
         _flag(line, exc.code, exc.detail, event_id=item.event_id, settlement_id=item.settlement_id)
         uow.audit("budget.line.flagged", "budget_line", line.id, {"code": exc.code, "detail": exc.detail})
 
-    await _record_payments(uow, None, items, refused=refused)
+    return refused
+
+
+@dataclass(frozen=True)
+class WithheldReleased:
+    """A contract.withheld.released event, as the budget reads it."""
+
+    event_id: str
+    reservation_id: str
+    release_id: str
+    amount: int
+    period: str
+
+
+async def on_withheld_released(*, uow: UnitOfWork, releases: Sequence[WithheldReleased]) -> None:
+    """contract.withheld.released (a run of them, in order) → each released amount is recorded as a payment
+    against the reservation, once (by release id), as a settlement's is."""
+    items = [PaymentToRecord(reservation_id=r.reservation_id, payment_id=f"release:{r.release_id}", amount=r.amount,
+                             period=r.period, event_id=r.event_id)
+             for r in releases if r.amount > 0]
+    await _record_payments(uow, None, items, refused=_flag_the_line(uow))
 
 
 async def on_contract_terminated(*, uow: UnitOfWork, event_id: str, reservation_id: str, contract_id: str,

@@ -135,6 +135,9 @@ class ContractSection(_Strict):
                                                   "合格": Decimal(90), "不合格": Decimal(70)}
     excellent_reward_percent: Decimal = Decimal(0)
     reward_grade: str = "优秀"  # the grade the reward goes to (seed 002: 优秀 suppliers get 10% more)
+    # Share of a period's withheld amount paid once the purchaser has verified the supplier's remediation
+    # (整改验收); 0 makes withheld amounts final deductions.
+    remediation_release_percent: Decimal = Decimal(100)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
@@ -147,6 +150,8 @@ class ContractSection(_Strict):
                 raise ValueError(f"payment_factor_percent[{grade}] must be between 0 and 100")
         if not Decimal(0) <= self.excellent_reward_percent <= Decimal(100):
             raise ValueError("excellent_reward_percent must be between 0 and 100")
+        if not Decimal(0) <= self.remediation_release_percent <= Decimal(100):
+            raise ValueError("remediation_release_percent must be between 0 and 100")
         if self.max_term_months_continuous < self.max_term_months:
             raise ValueError("max_term_months_continuous must be at least max_term_months")
         return self

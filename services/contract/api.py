@@ -154,6 +154,17 @@ async def confirm_payment(contract_id: str, settlement_id: str, body: s.PaymentI
     return s.SettlementOut.of(row)
 
 
+@contracts.post("/{contract_id}/settlements/{settlement_id}/remediation", status_code=status.HTTP_201_CREATED,
+                response_model=s.SettlementOut,
+                summary="Record a verified remediation: the withheld amount is released (contract.withheld.released)")
+async def release_withheld(contract_id: str, settlement_id: str, body: s.RemediationIn, uow: UowDep,
+                           _key: IdempotencyKey,
+                           principal: Annotated[Principal, Allow("purchaser")]) -> s.SettlementOut:
+    row = await service.release_withheld(uow=uow, principal=principal, contract_id=contract_id,
+                                         settlement_id=settlement_id, data=body)
+    return s.SettlementOut.of(row)
+
+
 # ---------------------------------------------------------------- amendments
 @contracts.post("/{contract_id}/amendments", status_code=status.HTTP_201_CREATED, response_model=s.AmendmentOut,
                 summary="Propose an amendment with its type and rationale")

@@ -291,27 +291,33 @@ def require_justification(decision: MethodDecision, justification: str | None) -
 # ---------------------------------------------------------------- the performance-payment rule
 @dataclass(frozen=True)
 class PaymentRule:
-    """Grade → share of the instalment paid; the rest is withheld pending remediation. An optional reward
-    for 优秀 (seed 002: 10% in Changzhou)."""
+    """Grade → share of the instalment paid; the rest is withheld pending remediation, and the share
+    `remediation_release_percent` of it is paid once the remediation is verified. An optional reward for 优秀
+    (seed 002: 10% in Changzhou)."""
 
     factors: Mapping[str, Decimal]
     reward_percent: Decimal
     reward_grade: str = "优秀"
     policy: str = ""
+    remediation_release_percent: Decimal = Decimal(100)
 
     @classmethod
     def from_policy(cls, pack: PolicyPack) -> PaymentRule:
         return cls(dict(pack.contract.payment_factor_percent), pack.contract.excellent_reward_percent,
-                   pack.contract.reward_grade, policy=pack.ref)
+                   pack.contract.reward_grade, policy=pack.ref,
+                   remediation_release_percent=pack.contract.remediation_release_percent)
 
     def as_dict(self) -> dict[str, Any]:
         return {"factors": {g: str(p) for g, p in self.factors.items()}, "reward_percent": str(self.reward_percent),
-                "reward_grade": self.reward_grade, "policy": self.policy}
+                "reward_grade": self.reward_grade, "policy": self.policy,
+                "remediation_release_percent": str(self.remediation_release_percent)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PaymentRule:
+        # Contracts made before the rule had a release share were made under "withheld pending remediation".
         return cls({g: Decimal(p) for g, p in d["factors"].items()}, Decimal(d["reward_percent"]),
-                   d.get("reward_grade", "优秀"), d.get("policy", ""))
+                   d.get("reward_grade", "优秀"), d.get("policy", ""),
+                   Decimal(d.get("remediation_release_percent", "100")))
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,48 @@ def settle(rule: PaymentRule, *, period: str, grade: str, instalment_fen: int) -
         reason = f"grade {grade!r} is not in the payment rule ({', '.join(rule.factors)}); withheld for review"
     reward = apply_percent(instalment_fen, rule.reward_percent) if grade == rule.reward_grade else 0
     return Settlement(period, grade, instalment_fen, factor, amount, instalment_fen - amount, reward, reason)
+
+
+@dataclass(frozen=True)
+class WithheldRelease:
+    amount_fen: int  # paid now
+    kept_fen: int  # withheld for good
+    percent: Decimal
+
+
+def release_withheld(rule: PaymentRule, *, withheld_fen: int, released_before: bool, contract_status: str,
+                     settled_on: date, verified_on: date, today: date, remediation: str) -> WithheldRelease:
+    """A period's withheld amount after the purchaser verified the supplier's remediation (整改验收): the rule's
+    share of it is paid, once, while the contract still holds its reservation. Seeds 000 and 001 tie payment to
+    the quality of the service; what was withheld for poor service is paid once the service is put right, and
+    what the rule does not release stays a deduction, returned to the budget line when the contract completes."""
+    if withheld_fen <= 0:
+        raise Unprocessable("contract.withheld.none", "this settlement withheld nothing", field="settlement_id",
+                            rule="only a withheld amount is released after remediation")
+    if released_before:
+        raise Conflict("contract.withheld.already_released", "the withheld amount of this period was released "
+                       "already", field="settlement_id", rule="a period's withheld amount is released once")
+    if contract_status not in SETTLEABLE:
+        raise Conflict("contract.withheld.contract_closed",
+                       f"the contract is {contract_status}: what it withheld went back to the budget line",
+                       field="contract_id", rule="withheld amounts are released while the contract is in force")
+    if rule.remediation_release_percent <= 0:
+        raise Unprocessable("contract.withheld.final", f"under {rule.policy or 'this contract'} amounts withheld "
+                            "for poor service are deductions, not paid after remediation", field="settlement_id",
+                            rule=f"remediation_release_percent of {rule.policy or 'the contract'} is 0")
+    if len(remediation.strip()) < MIN_JUSTIFICATION:
+        raise Unprocessable("contract.withheld.remediation_required",
+                            f"say what was remediated and how it was verified (at least {MIN_JUSTIFICATION} "
+                            "characters)", field="remediation", rule="a release records the verified remediation")
+    if verified_on < settled_on:
+        raise Unprocessable("contract.withheld.verified_before_settlement",
+                            f"verified_on {verified_on} is before the settlement of {settled_on}",
+                            field="verified_on", rule="remediation is verified after the period was settled")
+    if verified_on > today:
+        raise Unprocessable("contract.withheld.verified_in_future", f"verified_on {verified_on} is after today",
+                            field="verified_on", rule="a remediation is recorded once verified")
+    amount = apply_percent(withheld_fen, rule.remediation_release_percent)
+    return WithheldRelease(amount, withheld_fen - amount, rule.remediation_release_percent)
 
 
 # ---------------------------------------------------------------- filing (备案)

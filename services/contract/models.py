@@ -127,6 +127,13 @@ class Settlement(Base):
     paid_on: Mapped[date | None] = mapped_column(Date)
     payment_reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The withheld amount released after the remediation was verified (once; migration contract_0003).
+    release_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    released_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    remediation: Mapped[str | None] = mapped_column(Text)
+    remediation_verified_on: Mapped[date | None] = mapped_column(Date)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Amendment(Base):
@@ -157,7 +164,7 @@ class LedgerEntry(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # work_plan | report | document | payment | settlement
+    kind: Mapped[str] = mapped_column(String(16))  # work_plan | report | document | payment | settlement | release
     period: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)

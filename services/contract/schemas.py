@@ -116,6 +116,13 @@ class PaymentIn(_In):
     reference: Short
 
 
+class RemediationIn(_In):
+    """The supplier's remediation of a settled period, verified by the purchaser (整改验收)."""
+
+    remediation: Text
+    verified_on: date
+
+
 class LedgerIn(_In):
     kind: Literal["work_plan", "report", "document"]
     title: Short
@@ -296,6 +303,10 @@ class SettlementOut(BaseModel):
     paid_on: date | None
     payment_reference: str | None
     created_at: datetime
+    released: Money  # of `withheld`, approved for payment after a verified remediation
+    release_id: str | None
+    remediation: str | None
+    remediation_verified_on: date | None
 
     @classmethod
     def of(cls, s: m.Settlement) -> SettlementOut:
@@ -303,7 +314,9 @@ class SettlementOut(BaseModel):
                    assessment_id=s.assessment_id, score=s.score, grade=s.grade, instalment=s.instalment_fen,
                    factor_percent=s.factor_percent, amount=s.amount_fen, withheld=s.withheld_fen,
                    withheld_reason=s.withheld_reason, reward=s.reward_fen, policy=s.policy, status=s.status,
-                   paid_on=s.paid_on, payment_reference=s.payment_reference, created_at=s.created_at)
+                   paid_on=s.paid_on, payment_reference=s.payment_reference, created_at=s.created_at,
+                   released=s.released_fen or 0, release_id=s.release_id, remediation=s.remediation,
+                   remediation_verified_on=s.remediation_verified_on)
 
 
 class SettlementList(BaseModel):
@@ -312,6 +325,7 @@ class SettlementList(BaseModel):
     instalments_total: Money
     settled_amount: Money
     withheld_total: Money
+    released_total: Money
     paid_total: Money
 
 

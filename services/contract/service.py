@@ -39,6 +39,7 @@ from services.events.contract import (
     ContractSettlementApproved,
     ContractSigned,
     ContractTerminated,
+    ContractWithheldReleased,
     ScheduledInstalment,
 )
 from services.events.registry import SupplierBlacklisted, SupplierDelisted
@@ -666,7 +667,45 @@ async def list_settlements(*, session: AsyncSession, principal: Principal, contr
     return s.SettlementList(
         items=[s.SettlementOut.of(r) for r in rows], total=len(rows), instalments_total=c.amount_fen,
         settled_amount=sum(r.amount_fen for r in rows), withheld_total=sum(r.withheld_fen for r in rows),
+        released_total=sum(r.released_fen or 0 for r in rows),
         paid_total=sum(r.amount_fen for r in rows if r.status == "paid"))
+
+
+async def release_withheld(*, uow: UnitOfWork, principal: Principal, contract_id: str, settlement_id: str,
+                           data: s.RemediationIn) -> m.Settlement:
+    """The purchaser verified the supplier's remediation of a settled period: the contract's rule decides the
+    share of the withheld amount now approved for payment (contract.withheld.released → the budget records
+    it against the reservation)."""
+    c = await _load(uow.session, contract_id, principal, lock=True)
+    _require(principal, c, "purchaser", what="record a verified remediation")
+    row = (await uow.session.execute(select(m.Settlement).where(m.Settlement.id == settlement_id,
+                                                                m.Settlement.contract_id == c.id)
+                                     .with_for_update())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("contract.settlement.not_found", f"no settlement {settlement_id} on contract {contract_id}")
+    rule = d.PaymentRule.from_dict(c.payment_rule)
+    release = d.release_withheld(rule, withheld_fen=row.withheld_fen, released_before=row.release_id is not None,
+                                 contract_status=c.status, settled_on=business_date(row.created_at),
+                                 verified_on=data.verified_on, today=today(), remediation=data.remediation)
+    stamp = utcnow()
+    row.release_id, row.released_fen = str(uuid.uuid4()), release.amount_fen
+    row.remediation, row.remediation_verified_on = data.remediation, data.verified_on
+    row.released_by, row.released_at = principal.subject, stamp
+    uow.session.add(m.LedgerEntry(
+        id=str(uuid.uuid4()), contract_id=c.id, kind="release", period=row.period, title=f"{row.period} 整改后补付",
+        summary=data.remediation, amount_fen=release.amount_fen, document=None, recorded_by=principal.subject,
+        recorded_role=principal.role, created_at=stamp))
+    uow.emit(ContractWithheldReleased(
+        contract_id=c.id, release_id=row.release_id, settlement_id=row.id, line_id=c.line_id,
+        reservation_id=c.reservation_id or "", supplier_code=c.supplier_code, period=row.period,
+        withheld=row.withheld_fen, amount=release.amount_fen, kept=release.kept_fen,
+        release_percent=format(release.percent.normalize(), "f"), remediation=data.remediation,
+        verified_on=data.verified_on, policy=rule.policy or c.policy))
+    uow.audit("contract.withheld.released", "settlement", row.id,
+              {"contract_id": c.id, "period": row.period, "released": fen_to_yuan(release.amount_fen),
+               "kept": fen_to_yuan(release.kept_fen), "verified_on": data.verified_on.isoformat()})
+    await uow.commit()
+    return row
 
 
 async def confirm_payment(*, uow: UnitOfWork, principal: Principal, contract_id: str, settlement_id: str,

@@ -100,6 +100,28 @@ class ContractPaymentMade(EventPayload):
     paid_on: date
 
 
+@event("contract.withheld.released", key="contract_id")
+class ContractWithheldReleased(EventPayload):
+    """The purchaser verified the supplier's remediation of a period (整改验收): the rule's share of what that
+    period's settlement withheld is approved for payment (`amount`), the rest (`kept`) stays a deduction. The
+    budget records the payment against the reservation, as for a settlement."""
+
+    contract_id: str
+    release_id: str
+    settlement_id: str
+    line_id: str
+    reservation_id: str
+    supplier_code: str
+    period: str
+    withheld: Money
+    amount: Money
+    kept: Money
+    release_percent: str
+    remediation: str
+    verified_on: date
+    policy: str
+
+
 @event("contract.terminated", key="contract_id")
 class ContractTerminated(EventPayload):
     """The contract ended early; the budget releases what was reserved and not paid."""

@@ -247,6 +247,53 @@ def test_settlements_of_a_year_add_up(national: PolicyPack) -> None:
     assert sum(s.amount_fen + s.withheld_fen for s in ss) == amount
 
 
+# ---------------------------------------------------------------- release of withheld amounts after remediation
+def _release(rule: d.PaymentRule, **over: object) -> d.WithheldRelease:
+    args: dict[str, object] = dict(withheld_fen=83333, released_before=False, contract_status=d.PERFORMING,
+                                   settled_on=date(2025, 4, 5), verified_on=date(2025, 5, 10), today=date(2025, 6, 1),
+                                   remediation="保洁频次已按合同恢复,经复查验收合格")
+    args.update(over)
+    return d.release_withheld(rule, **args)  # type: ignore[arg-type]
+
+
+def test_a_verified_remediation_releases_the_rules_share_of_what_was_withheld(national: PolicyPack) -> None:
+    """000_3596027388defe7e.txt: payment linked to service quality — what was withheld for poor service is paid
+    once the service is put right (the national rule releases all of it); a rule may release part, half-up."""
+    rule = d.PaymentRule.from_policy(national)
+    assert rule.remediation_release_percent == Decimal(100)
+    full = _release(rule)
+    assert (full.amount_fen, full.kept_fen) == (83333, 0)
+    half = _release(d.PaymentRule(rule.factors, rule.reward_percent, remediation_release_percent=Decimal(50)))
+    assert (half.amount_fen, half.kept_fen) == (41667, 41666)  # 41666.5 → half-up
+    assert d.PaymentRule.from_dict(rule.as_dict()) == rule
+    older = {k: v for k, v in rule.as_dict().items() if k != "remediation_release_percent"}
+    assert d.PaymentRule.from_dict(older).remediation_release_percent == Decimal(100)
+
+
+@pytest.mark.parametrize(("over", "error", "code", "field"), [
+    ({"withheld_fen": 0}, Unprocessable, "contract.withheld.none", "settlement_id"),
+    ({"released_before": True}, Conflict, "contract.withheld.already_released", "settlement_id"),
+    ({"contract_status": d.COMPLETED}, Conflict, "contract.withheld.contract_closed", "contract_id"),
+    ({"contract_status": d.TERMINATED}, Conflict, "contract.withheld.contract_closed", "contract_id"),
+    ({"remediation": " 已整改 "}, Unprocessable, "contract.withheld.remediation_required", "remediation"),
+    ({"verified_on": date(2025, 4, 4)}, Unprocessable, "contract.withheld.verified_before_settlement", "verified_on"),
+    ({"verified_on": date(2025, 6, 2)}, Unprocessable, "contract.withheld.verified_in_future", "verified_on"),
+])
+def test_a_release_is_refused_with_the_rule_broken(national: PolicyPack, over: dict[str, object], error: type,
+                                                   code: str, field: str) -> None:
+    with pytest.raises(error) as exc:
+        _release(d.PaymentRule.from_policy(national), **over)
+    assert exc.value.code == code and exc.value.field == field and exc.value.rule
+
+
+def test_a_rule_releasing_nothing_makes_withheld_amounts_final_deductions(national: PolicyPack) -> None:
+    rule = d.PaymentRule(d.PaymentRule.from_policy(national).factors, Decimal(0), policy="strict@1",
+                         remediation_release_percent=Decimal(0))
+    with pytest.raises(Unprocessable) as exc:
+        _release(rule)
+    assert exc.value.code == "contract.withheld.final" and "strict@1" in exc.value.detail
+
+
 # ---------------------------------------------------------------- filing (seed 004)
 def test_filing_from_500_wan_within_15_days(national: PolicyPack) -> None:
     """004_31a27ecd68c2f343.txt: 500万元(含)以上……在项目完成采购后15日内,将服务合同副本报市财政局备案."""

@@ -185,3 +185,56 @@ async def test_terminated_contract_is_not_settled_and_budget_releases(cluster) -
     assert body["total"] == 1 and body["settled_amount"] == "300000.00"
     r = await w.api.get(f"/contracts/{contract['id']}/history", headers=w.purchaser(idempotency_key=False))
     assert [t["to_status"] for t in r.json()["items"]] == ["draft", "awarded", "signed", "performing", "terminated"]
+
+
+async def _line_paid_at_least(w: World, line_id: str, yuan: str) -> str | None:
+    paid = (await w.budget_line(line_id))["paid"]
+    return paid if yuan_to_fen(paid) >= yuan_to_fen(yuan) else None
+
+
+async def test_a_verified_remediation_releases_what_was_withheld_and_the_budget_pays_it(cluster) -> None:
+    """000_3596027388defe7e.txt: payment linked to service quality — a 合格 half-year pays 90% and withholds the
+    rest pending remediation; once the purchaser verified the remediation (整改验收) the national rule releases
+    all of it, once, and the budget records it against the reservation."""
+    c = await cluster(*SERVICES)
+    w = World(c)
+    contract = await w.signed("600000.00", schedule="half_yearly")
+    await publish(c, envelope(finalized(contract, "2025-H1", "合格", index=1)),
+                  envelope(finalized(contract, "2025-H2", "优秀", index=2)))
+    body = await poll(lambda: _all_settled(w, contract["id"], 2), message="both halves settled")
+    h1, h2 = body["items"]
+    assert h1["withheld"] == "30000.00" and h1["released"] == "0.00" and h2["withheld"] == "0.00"
+    await poll(lambda: _line_paid_at_least(w, contract["line_id"], "570000.00"), message="settlements paid")
+
+    url = f"/contracts/{contract['id']}/settlements/{h1['id']}/remediation"
+    day = today().isoformat()
+    good = {"remediation": "保洁频次已按合同恢复,经复查验收合格", "verified_on": day}
+    # refused, and nothing written: a short account, a date to come, the wrong role, a period with nothing withheld
+    assert_problem(await w.api.post(url, json={**good, "remediation": "已整改"}, headers=w.purchaser()),
+                   422, "contract.withheld.remediation_required", "remediation")
+    assert_problem(await w.api.post(url, json={**good, "verified_on": "2999-01-01"}, headers=w.purchaser()),
+                   422, "contract.withheld.verified_in_future", "verified_on")
+    assert_problem(await w.api.post(url, json={**good, "verified_on": "not a date"}, headers=w.purchaser()),
+                   422, "request.invalid", "verified_on")
+    assert (await w.api.post(url, json=good, headers=w.finance())).status_code == 403
+    assert_problem(await w.api.post(url.replace(h1["id"], h2["id"]), json=good, headers=w.purchaser()),
+                   422, "contract.withheld.none", "settlement_id")
+    assert (await _settlements(w, contract["id"]))["released_total"] == "0.00"
+
+    async with c.probe("contract") as probe:
+        r = await w.api.post(url, json=good, headers=w.purchaser())
+        assert r.status_code == 201, r.text
+        assert r.json()["released"] == "30000.00" and r.json()["remediation_verified_on"] == day
+        [ev] = await probe.wait_for("contract.withheld.released", lambda d: d["contract_id"] == contract["id"])
+    assert ev.data["settlement_id"] == h1["id"] and ev.data["release_id"] == r.json()["release_id"]
+    assert (ev.data["withheld"], ev.data["amount"], ev.data["kept"]) == ("30000.00", "30000.00", "0.00")
+    assert ev.data["release_percent"] == "100" and ev.data["reservation_id"] == contract["reservation_id"]
+    # the budget records the released amount against the reservation: the line has paid the whole contract
+    assert await poll(lambda: _line_paid_at_least(w, contract["line_id"], "600000.00"),
+                      message="budget recorded the release") == "600000.00"
+    assert_problem(await w.api.post(url, json=good, headers=w.purchaser()), 409, "contract.withheld.already_released",
+                   "settlement_id")
+    body = await _settlements(w, contract["id"])
+    assert body["released_total"] == "30000.00" and body["withheld_total"] == "30000.00"
+    r = await w.api.get(f"/contracts/{contract['id']}/ledger", headers=w.purchaser(idempotency_key=False))
+    assert ("release", "30000.00") in [(e["kind"], e["amount"]) for e in r.json()["items"]]
