@@ -859,8 +859,9 @@ class Demo:
         out.fact(f"{item} 行政中心安保服务 in {p.department}'s {year} and {year + 1} catalogues")
 
         out.step("预算(一事一议)", "budget lines approved one by one (一事一议)")
-        first_line = await self.line(p, year, item, "行政中心安保服务", "960000.00", method="public_tender",
-                                     one_off="行政中心安保服务合同到期,需保障连续运行")
+        # the contract price and room for Changzhou's 10% reward for 优秀, which is paid out of the line's free funds
+        first_line = await self.line(p, year, item, "行政中心安保服务", "968000.00", method="public_tender",
+                                     one_off="行政中心安保服务合同到期,需保障连续运行;含优秀上浮10%")
         next_line = await self.line(p, year + 1, item, "行政中心安保服务(续期)", "960000.00",
                                     method="single_source", one_off="上一合同周期考核优秀,拟单一来源续期")
         out.fact(f"{year}: {yuan(first_line['approved_amount'])}; {year + 1}: {yuan(next_line['approved_amount'])}")
@@ -869,7 +870,7 @@ class Demo:
         out.step("首期公开招标", "first cycle by public tender (≥50万), signed")
         supplier = await self.supplier(p, "320400", f"常州龙城保安服务有限公司(演示{self.run})", ["security"])
         draft = await gw.post("contract/contracts", p.purchaser, self.contract_body(
-            p, first_line, supplier, title="行政中心安保服务合同", amount="960000.00", method="public_tender",
+            p, first_line, supplier, title="行政中心安保服务合同", amount="880000.00", method="public_tender",
             starts_on=f"{year}-01-01", ends_on=f"{year}-12-31", schedule="quarterly"))
         first = draft["id"]
         self.watch(first)
@@ -897,6 +898,9 @@ class Demo:
             out.fact(f"  settlement {period}: {yuan(s['instalment'])} × {s['factor_percent']}% = {yuan(s['amount'])}"
                      f" + reward {yuan(s['reward'])}")
             await self.followed(*period_events(final["id"], first, period))
+        paid = await self.line_paid(p, first_line["line_id"], Decimal("968000.00"))
+        out.fact(f"budget line: paid {yuan(paid['paid'])} (the price and four rewards) of "
+                 f"{yuan(paid['approved_amount'])}")
 
         out.step("续期资格", "the registry now confirms the single-source renewal")
 

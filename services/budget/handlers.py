@@ -34,7 +34,8 @@ async def settlements_approved(deliveries: Sequence[Delivery], *, uow: UnitOfWor
 def _settlement(d: Delivery) -> service.SettlementApproved:
     p: ContractSettlementApproved = d.payload
     return service.SettlementApproved(event_id=d.event.id, reservation_id=p.reservation_id,
-                                      settlement_id=p.settlement_id, amount=p.amount, period=p.period)
+                                      settlement_id=p.settlement_id, amount=p.amount, period=p.period,
+                                      reward=p.reward)
 
 
 @handlers.on_batch("contract.withheld.released")

@@ -521,6 +521,13 @@ class PaymentToRecord:
     settlement_id: str | None = None
     period: str | None = None
     event_id: str | None = None  # the event that asked for it, if any
+    kind: str = "entered"  # settlement | reward | release | entered (by finance)
+
+    @property
+    def from_line_only(self) -> bool:
+        """A reward is paid out of what the line has free, never the reservation: that backs the contract price,
+        and with it what a period withheld until its remediation or the contract's completion."""
+        return self.kind == "reward"
 
 
 # What to do with a payment that is refused: the line is None when the reservation is unknown (or not visible).
@@ -606,13 +613,15 @@ def _pay(uow: UnitOfWork, res: Reservation, line: BudgetLine, item: PaymentToRec
             raise Conflict("budget.payment.conflict", f"payment {existing.id} already exists with other terms",
                            field="payment_id", rule="a payment (or settlement) is recorded once")
         return Recorded(existing, line)
-    left = domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen)
+    left = 0 if item.from_line_only else domain.reservation_outstanding(res.amount_fen, res.paid_fen,
+                                                                        res.released_fen)
     before = funds_of(line)
     after = before.pay(item.amount, from_reservation=left)
     taken = before.reserved - after.reserved
     line.reserved_fen, line.paid_fen = after.reserved, after.paid
     line.updated_at = utcnow()
-    res.paid_fen += item.amount  # beyond the reservation, the rest came from the line's available funds
+    if not item.from_line_only:
+        res.paid_fen += item.amount  # beyond the reservation, the rest came from the line's available funds
     if domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen) == 0 and res.status == "active":
         res.status = "spent"
     pay = Payment(id=item.payment_id, reservation_id=res.id, line_id=line.id, contract_id=res.contract_id,
@@ -623,7 +632,7 @@ def _pay(uow: UnitOfWork, res: Reservation, line: BudgetLine, item: PaymentToRec
     _ledger(uow, line, "payment", res.id, item.amount, item.settlement_id or item.payment_id)
     uow.emit(BudgetPaymentRecorded(line_id=line.id, reservation_id=res.id, payment_id=item.payment_id,
                                    amount=item.amount, paid_total=line.paid_fen, contract_id=res.contract_id,
-                                   settlement_id=item.settlement_id, period=item.period))
+                                   settlement_id=item.settlement_id, period=item.period, kind=item.kind))
     uow.audit("budget.payment.recorded", "budget_line", line.id,
               {"reservation_id": res.id, "payment_id": item.payment_id, "amount": fen_to_yuan(item.amount),
                "settlement_id": item.settlement_id})
@@ -825,19 +834,24 @@ class SettlementApproved:
     settlement_id: str
     amount: int
     period: str
+    reward: int = 0
 
 
 async def on_settlements_approved(*, uow: UnitOfWork, settlements: Sequence[SettlementApproved]) -> None:
-    """contract.settlement.approved (a run of them, in order) → each payment is recorded against its
-    reservation, once."""
+    """contract.settlement.approved (a run of them, in order) → each settlement's amount is recorded as a payment
+    against its reservation, once, and its reward (if any) as a payment of its own out of the line's free funds."""
     items = []
     for st in settlements:
         if st.amount <= 0:
             log.info("settlement %s pays nothing; nothing to record", st.settlement_id)
-            continue
-        items.append(PaymentToRecord(reservation_id=st.reservation_id, payment_id=f"settlement:{st.settlement_id}",
-                                     amount=st.amount, settlement_id=st.settlement_id, period=st.period,
-                                     event_id=st.event_id))
+        else:
+            items.append(PaymentToRecord(
+                reservation_id=st.reservation_id, payment_id=f"settlement:{st.settlement_id}", amount=st.amount,
+                settlement_id=st.settlement_id, period=st.period, event_id=st.event_id, kind="settlement"))
+        if st.reward > 0:  # its own payment: a reward the line cannot afford does not hold up the amount
+            items.append(PaymentToRecord(
+                reservation_id=st.reservation_id, payment_id=f"reward:{st.settlement_id}", amount=st.reward,
+                period=st.period, event_id=st.event_id, kind="reward"))
     await _record_payments(uow, None, items, refused=_flag_the_line(uow))
 
 
@@ -870,7 +884,7 @@ async def on_withheld_released(*, uow: UnitOfWork, releases: Sequence[WithheldRe
     """contract.withheld.released (a run of them, in order) → each released amount is recorded as a payment
     against the reservation, once (by release id), as a settlement's is."""
     items = [PaymentToRecord(reservation_id=r.reservation_id, payment_id=f"release:{r.release_id}", amount=r.amount,
-                             period=r.period, event_id=r.event_id)
+                             period=r.period, event_id=r.event_id, kind="release")
              for r in releases if r.amount > 0]
     await _record_payments(uow, None, items, refused=_flag_the_line(uow))
 

@@ -323,10 +323,11 @@ class SettlementList(BaseModel):
     items: list[SettlementOut]
     total: int
     instalments_total: Money
-    settled_amount: Money
+    settled_amount: Money  # performance-linked amounts, without rewards
     withheld_total: Money
+    reward_total: Money
     released_total: Money
-    paid_total: Money
+    paid_total: Money  # confirmed paid: amounts and rewards
 
 
 class AmendmentOut(BaseModel):

@@ -667,8 +667,8 @@ async def list_settlements(*, session: AsyncSession, principal: Principal, contr
     return s.SettlementList(
         items=[s.SettlementOut.of(r) for r in rows], total=len(rows), instalments_total=c.amount_fen,
         settled_amount=sum(r.amount_fen for r in rows), withheld_total=sum(r.withheld_fen for r in rows),
-        released_total=sum(r.released_fen or 0 for r in rows),
-        paid_total=sum(r.amount_fen for r in rows if r.status == "paid"))
+        reward_total=sum(r.reward_fen for r in rows), released_total=sum(r.released_fen or 0 for r in rows),
+        paid_total=sum(r.amount_fen + r.reward_fen for r in rows if r.status == "paid"))
 
 
 async def release_withheld(*, uow: UnitOfWork, principal: Principal, contract_id: str, settlement_id: str,
@@ -720,7 +720,8 @@ async def confirm_payment(*, uow: UnitOfWork, principal: Principal, contract_id:
     if row.status == "paid":
         raise Conflict("contract.payment.already_made", f"settlement {row.period} was paid on {row.paid_on}",
                        field="settlement_id", rule="a settlement is paid once")
-    if row.amount_fen == 0:
+    due = row.amount_fen + row.reward_fen  # the performance-linked amount and any reward
+    if due == 0:
         raise Conflict("contract.payment.nothing_due", "this settlement approves nothing to pay",
                        field="settlement_id", rule="only a settled amount is paid")
     if c.signed_on and data.paid_on < c.signed_on:
@@ -729,12 +730,12 @@ async def confirm_payment(*, uow: UnitOfWork, principal: Principal, contract_id:
     row.status, row.paid_on, row.payment_reference = "paid", data.paid_on, data.reference
     uow.session.add(m.LedgerEntry(
         id=str(uuid.uuid4()), contract_id=c.id, kind="payment", period=row.period, title=f"{row.period} 支付",
-        summary=data.reference, amount_fen=row.amount_fen, document=None, recorded_by=principal.subject,
+        summary=data.reference, amount_fen=due, document=None, recorded_by=principal.subject,
         recorded_role=principal.role, created_at=utcnow()))
-    uow.emit(ContractPaymentMade(contract_id=c.id, settlement_id=row.id, line_id=c.line_id, amount=row.amount_fen,
+    uow.emit(ContractPaymentMade(contract_id=c.id, settlement_id=row.id, line_id=c.line_id, amount=due,
                                  paid_on=data.paid_on))
-    uow.audit("contract.payment.made", "settlement", row.id, {"contract_id": c.id, "amount":
-                                                              fen_to_yuan(row.amount_fen), "reference": data.reference})
+    uow.audit("contract.payment.made", "settlement", row.id, {"contract_id": c.id, "amount": fen_to_yuan(due),
+                                                              "reference": data.reference})
     await uow.commit()
     return row
 

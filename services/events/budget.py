@@ -50,7 +50,8 @@ class BudgetFundsReleased(EventPayload):
 
 @event("budget.payment.recorded", key="line_id")
 class BudgetPaymentRecorded(EventPayload):
-    """A settled payment was recorded against a reservation; `paid_total` is the line's paid sum."""
+    """A payment was recorded against a reservation (`kind`: a settlement's amount, its reward, a withheld amount
+    released after remediation, or one finance entered); `paid_total` is the line's paid sum."""
 
     line_id: str
     reservation_id: str
@@ -60,3 +61,4 @@ class BudgetPaymentRecorded(EventPayload):
     contract_id: str | None = None
     settlement_id: str | None = None
     period: str | None = None
+    kind: str | None = None  # settlement | reward | release | entered (by finance); None from older producers

@@ -70,7 +70,8 @@ class ContractFiled(EventPayload):
 
 @event("contract.settlement.approved", key="contract_id")
 class ContractSettlementApproved(EventPayload):
-    """A period's settlement: instalment × the payment factor of the period's grade."""
+    """A period's settlement: instalment × the payment factor of the period's grade (`amount`), plus the reward
+    of its grade where the policy gives one (`reward`); both are paid."""
 
     contract_id: str
     settlement_id: str
@@ -91,7 +92,7 @@ class ContractSettlementApproved(EventPayload):
 
 @event("contract.payment.made", key="contract_id")
 class ContractPaymentMade(EventPayload):
-    """A settlement was paid to the supplier."""
+    """A settlement was paid to the supplier (`amount`: its amount and any reward)."""
 
     contract_id: str
     settlement_id: str

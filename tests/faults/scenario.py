@@ -25,6 +25,8 @@ INSTALMENTS = dict(zip(PERIODS, [20000001, 20000001, 20000001, 20000000], strict
 PAID = {p: percent_of(INSTALMENTS[p], FACTORS[g]) for p, g in GRADES.items()}
 # 180000.01 (180000.009 half-up) + 200000.01 + 140000.01 (140000.007) + 140000.00 = 660000.03
 assert sum(PAID.values()) == 66000003 and sum(INSTALMENTS.values()) == fen(AMOUNT)
+REWARD = {p: percent_of(INSTALMENTS[p], "10") if g == "优秀" else 0 for p, g in GRADES.items()}  # 20000.00 for Q2
+PAID_OUT = sum(PAID.values()) + sum(REWARD.values())  # the reward is a payment of its own, from the line's free funds
 
 
 class DoublingTransport:
@@ -93,7 +95,7 @@ async def settled_and_paid(cycle: Cycle, *, timeout: float = 60) -> None:
     await cycle.w.settled(cycle.contract["id"], len(PERIODS), timeout=timeout)
 
     async def paid() -> bool:
-        return fen((await cycle.w.get_line(cycle.line["line_id"]))["paid"]) >= sum(PAID.values())
+        return fen((await cycle.w.get_line(cycle.line["line_id"]))["paid"]) >= PAID_OUT
 
     await poll(paid, timeout=timeout, message="every settlement paid on the budget line")
 
@@ -127,23 +129,23 @@ async def check_closed_once(cycle: Cycle, probe: EventProbe, *, copies: int | No
         s = by[p]
         assert (s["grade"], fen(s["instalment"]), fen(s["amount"])) == (grade, INSTALMENTS[p], PAID[p]), s
         assert fen(s["withheld"]) == INSTALMENTS[p] - PAID[p], s
-        assert fen(s["reward"]) == (percent_of(INSTALMENTS[p], "10") if grade == "优秀" else 0), s
+        assert fen(s["reward"]) == REWARD[p], s
     assert fen(body["settled_amount"]) == sum(PAID.values())
     assert fen(body["settled_amount"]) + fen(body["withheld_total"]) == fen(AMOUNT)
     contract = await w.get_contract(cid)
     assert contract["status"] == "terminated" and "连续两期考核不合格" in contract["flag_reason"], contract
     # budget: four payments, one release of the rest; results attached once each
     line = await w.get_line(lid)
-    paid = sum(PAID.values())
+    paid = PAID_OUT
     assert (fen(line["paid"]), fen(line["reserved"]), fen(line["available"])) == (
         paid, 0, fen(LINE) - paid), line
     assert line["flags"] == [], line["flags"]  # nothing refused on the way (e.g. a payment made a second time)
     assert sorted((r["period"], r["grade"]) for r in line["results"]) == sorted(GRADES.items()), line["results"]
     ledger = await w.call("GET", f"/api/budget/lines/{lid}/ledger", w.purchaser)
     kinds = collections.Counter(e["kind"] for e in ledger["entries"])
-    assert (kinds["reserve"], kinds["payment"], kinds["release"]) == (1, 4, 1), ledger["entries"]
+    assert (kinds["reserve"], kinds["payment"], kinds["release"]) == (1, 5, 1), ledger["entries"]  # 4 + a reward
     [release] = [e for e in ledger["entries"] if e["kind"] == "release"]
-    assert fen(release["amount"]) == fen(AMOUNT) - paid  # 140000.00 withheld, released at termination
+    assert fen(release["amount"]) == fen(AMOUNT) - sum(PAID.values())  # 140000.00 withheld, released at termination
     # registry: four periods in the history, one blacklisting, not eligible
     perf = await w.call("GET", f"/api/registry/suppliers/{code}/performance", w.finance)
     assert sorted(p["period"] for p in perf["periods"]) == PERIODS, perf
@@ -157,7 +159,7 @@ async def check_closed_once(cycle: Cycle, probe: EventProbe, *, copies: int | No
     expected = {
         "assessment.finalized": (lambda d: d["contract_id"] == cid, 4),
         "contract.settlement.approved": (lambda d: d["contract_id"] == cid, 4),
-        "budget.payment.recorded": (lambda d: d.get("contract_id") == cid, 4),
+        "budget.payment.recorded": (lambda d: d.get("contract_id") == cid, 5),  # four settlements, a reward
         "registry.supplier.blacklisted": (lambda d: d["supplier_code"] == code, 1),
         "contract.flagged": (lambda d: d["contract_id"] == cid, 1),
         "contract.terminated": (lambda d: d["contract_id"] == cid, 1),

@@ -47,11 +47,12 @@ async def test_a_whole_cycle_settles_each_period_and_pays_the_line_to_the_fen(go
             assert s["assessment_id"] == finals[period]["id"]
             assert fen(s["reward"]) == (percent_of(inst, "10") if grade == "优秀" else 0), s
             assert (s["withheld_reason"] is None) == (amount == inst), s
-            expected_paid += amount
+            expected_paid += amount + fen(s["reward"])  # the reward is paid with the settlement
         q2 = by[f"{YEAR}-Q2"]
         assert q2["amount"] == "225000.02" and q2["withheld"] == "25000.00"  # 225000.018 → half-up
         assert "合格" in q2["withheld_reason"] and "90%" in q2["withheld_reason"]
-        assert fen(body["settled_amount"]) == expected_paid
+        assert fen(body["settled_amount"]) + fen(body["reward_total"]) == expected_paid
+        assert fen(body["reward_total"]) == percent_of(instalments[f"{YEAR}-Q1"], "10")
         assert fen(body["settled_amount"]) + fen(body["withheld_total"]) == fen(AMOUNT)
 
         # … and the budget recorded each payment against the reservation: paid matches to the fen
@@ -60,12 +61,15 @@ async def test_a_whole_cycle_settles_each_period_and_pays_the_line_to_the_fen(go
             return now if fen(now["paid"]) == expected_paid else None
 
         after = await poll(paid_in_full, timeout=30, message="the budget line's paid amount")
-        assert fen(after["reserved"]) == fen(AMOUNT) - expected_paid  # the withheld part stays reserved
-        assert fen(after["available"]) == fen("1100000.00") - fen(AMOUNT)
+        # the withheld part stays reserved; the Q1 reward came out of what the line had free, not the reservation
+        reward = fen(body["reward_total"])
+        assert fen(after["reserved"]) == fen(AMOUNT) - fen(body["settled_amount"])
+        assert fen(after["available"]) == fen("1100000.00") - fen(AMOUNT) - reward
         assert after["flags"] == [], after["flags"]
         ledger = await w.call("GET", f"/api/budget/lines/{line['line_id']}/ledger", w.purchaser)
         payments = [e for e in ledger["entries"] if e["kind"] == "payment"]
-        assert sorted(fen(e["amount"]) for e in payments) == sorted(fen(by[p]["amount"]) for p in GRADES)
+        assert sorted(fen(e["amount"]) for e in payments) == sorted(
+            [fen(by[p]["amount"]) for p in GRADES] + [reward])
 
         # flow 4: every final result is attached to the line, as a basis for next year's budget
         results = {r["period"]: r for r in after["results"]}
@@ -77,11 +81,15 @@ async def test_a_whole_cycle_settles_each_period_and_pays_the_line_to_the_fen(go
         approved = await probe.wait_for("contract.settlement.approved",
                                         lambda d: d["contract_id"] == contract["id"], count=4)
         recorded = await probe.wait_for("budget.payment.recorded",
-                                        lambda d: d.get("contract_id") == contract["id"], count=4)
+                                        lambda d: d.get("contract_id") == contract["id"], count=5)
         await probe.settle(1.0)
         assert len(probe.matching("contract.settlement.approved", lambda d: d["contract_id"] == contract["id"])) == 4
-        assert len(probe.matching("budget.payment.recorded", lambda d: d.get("contract_id") == contract["id"])) == 4
-        assert {e.data["settlement_id"] for e in recorded} == {e.data["settlement_id"] for e in approved}
+        # four settlements and the Q1 reward
+        assert len(probe.matching("budget.payment.recorded", lambda d: d.get("contract_id") == contract["id"])) == 5
+        settled = [e for e in recorded if e.data["kind"] == "settlement"]
+        assert {e.data["settlement_id"] for e in settled} == {e.data["settlement_id"] for e in approved}
+        assert [(e.data["period"], fen(e.data["amount"])) for e in recorded if e.data["kind"] == "reward"] == [
+            (f"{YEAR}-Q1", reward)]
         assert max(fen(e.data["paid_total"]) for e in recorded) == expected_paid
 
     # the contract performs from its first settled period and completes once every period is settled

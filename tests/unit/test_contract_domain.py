@@ -249,9 +249,10 @@ def test_settlements_of_a_year_add_up(national: PolicyPack) -> None:
 
 # ---------------------------------------------------------------- release of withheld amounts after remediation
 def _release(rule: d.PaymentRule, **over: object) -> d.WithheldRelease:
-    args: dict[str, object] = dict(withheld_fen=83333, released_before=False, contract_status=d.PERFORMING,
-                                   settled_on=date(2025, 4, 5), verified_on=date(2025, 5, 10), today=date(2025, 6, 1),
-                                   remediation="保洁频次已按合同恢复,经复查验收合格")
+    args: dict[str, object] = {
+        "withheld_fen": 83333, "released_before": False, "contract_status": d.PERFORMING,
+        "settled_on": date(2025, 4, 5), "verified_on": date(2025, 5, 10), "today": date(2025, 6, 1),
+        "remediation": "保洁频次已按合同恢复,经复查验收合格"}
     args.update(over)
     return d.release_withheld(rule, **args)  # type: ignore[arg-type]
 

@@ -196,8 +196,8 @@ class World:
         return body
 
     async def signed(self, amount: str = "600000.00", *, schedule: str = "monthly", supplier: str | None = None,
-                     **over: Any) -> dict[str, Any]:
-        line = await self.line(amount)
+                     line_amount: str | None = None, **over: Any) -> dict[str, Any]:
+        line = await self.line(line_amount or amount)
         code = supplier or await self.supplier_code()
         draft = await self.draft_ok(line, code, amount=amount, schedule=schedule, **over)
         return await self.sign_both(await self.award_ok(draft))

@@ -204,7 +204,11 @@ async def test_a_verified_remediation_releases_what_was_withheld_and_the_budget_
     body = await poll(lambda: _all_settled(w, contract["id"], 2), message="both halves settled")
     h1, h2 = body["items"]
     assert h1["withheld"] == "30000.00" and h1["released"] == "0.00" and h2["withheld"] == "0.00"
+    # H1 pays 270000.00, H2 300000.00; H2's reward (Changzhou: 10% for 优秀) is refused: the line has nothing
+    # free, and the reservation backs the contract price, with what H1 withheld
     await poll(lambda: _line_paid_at_least(w, contract["line_id"], "570000.00"), message="settlements paid")
+    line = await w.budget_line(contract["line_id"])
+    assert [f["code"] for f in line["flags"]] == ["budget.funds.insufficient"], line["flags"]
 
     url = f"/contracts/{contract['id']}/settlements/{h1['id']}/remediation"
     day = today().isoformat()
@@ -229,7 +233,7 @@ async def test_a_verified_remediation_releases_what_was_withheld_and_the_budget_
     assert ev.data["settlement_id"] == h1["id"] and ev.data["release_id"] == r.json()["release_id"]
     assert (ev.data["withheld"], ev.data["amount"], ev.data["kept"]) == ("30000.00", "30000.00", "0.00")
     assert ev.data["release_percent"] == "100" and ev.data["reservation_id"] == contract["reservation_id"]
-    # the budget records the released amount against the reservation: the line has paid the whole contract
+    # the budget records the released amount against the reservation: the whole contract price is paid
     assert await poll(lambda: _line_paid_at_least(w, contract["line_id"], "600000.00"),
                       message="budget recorded the release") == "600000.00"
     assert_problem(await w.api.post(url, json=good, headers=w.purchaser()), 409, "contract.withheld.already_released",
@@ -238,3 +242,34 @@ async def test_a_verified_remediation_releases_what_was_withheld_and_the_budget_
     assert body["released_total"] == "30000.00" and body["withheld_total"] == "30000.00"
     r = await w.api.get(f"/contracts/{contract['id']}/ledger", headers=w.purchaser(idempotency_key=False))
     assert ("release", "30000.00") in [(e["kind"], e["amount"]) for e in r.json()["items"]]
+
+
+async def test_a_reward_is_paid_with_its_settlement(cluster) -> None:
+    """002_88cf206893e82986.txt: 对于被评为先进单位和优秀单位的服务单位……上浮10% — the budget records the 优秀
+    half-year's amount against the reservation and its reward, a payment of its own, out of what the line has
+    free; the payment confirmed is both."""
+    c = await cluster(*SERVICES)
+    w = World(c)
+    contract = await w.signed("600000.00", schedule="half_yearly", line_amount="700000.00")
+    async with c.probe("budget") as probe:
+        await publish(c, envelope(finalized(contract, "2025-H1", "优秀", index=1)))
+        [h1] = (await poll(lambda: _all_settled(w, contract["id"], 1), message="H1 settled"))["items"]
+        assert (h1["amount"], h1["reward"]) == ("300000.00", "30000.00")
+        recorded = await probe.wait_for("budget.payment.recorded",
+                                        lambda d: d.get("contract_id") == contract["id"], count=2)
+    assert sorted((e.data["kind"], e.data["amount"]) for e in recorded) == [("reward", "30000.00"),
+                                                                             ("settlement", "300000.00")]
+    line = await w.budget_line(contract["line_id"])
+    assert (line["paid"], line["reserved"], line["available"]) == ("330000.00", "300000.00", "70000.00"), line
+    r = await c.clients["budget"].get(f"/reservations/{contract['reservation_id']}",
+                                      headers=w.purchaser(idempotency_key=False))
+    assert (r.json()["paid"], r.json()["outstanding"]) == ("300000.00", "300000.00"), r.json()
+    async with c.probe("contract") as probe:
+        r = await w.api.post(f"/contracts/{contract['id']}/settlements/{h1['id']}/payment",
+                             json={"paid_on": today().isoformat(), "reference": "国库集中支付 H1"}, headers=w.finance())
+        assert r.status_code == 201, r.text
+        [ev] = await probe.wait_for("contract.payment.made", lambda d: d["contract_id"] == contract["id"])
+    assert ev.data["amount"] == "330000.00"
+    body = await _settlements(w, contract["id"])
+    assert (body["paid_total"], body["reward_total"], body["settled_amount"]) == ("330000.00", "30000.00",
+                                                                                  "300000.00")
