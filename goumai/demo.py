@@ -8,7 +8,8 @@ Three stories, each step printed in Chinese and English with amounts in yuan, fo
 1. Xi'an (seed 000): a property-management contract of a concentrated office district — catalogue item, budget
    line through two-up-two-down (二上二下), supplier registered and qualified, award, signature, monthly
    assessments; settlement = instalment × the grade's payment factor (合格: 90%, the rest withheld) and the
-   budget records each payment; two failing months blacklist the supplier, its contract is flagged, a new award
+   budget records each payment; the withheld part is paid once the purchaser verified the supplier's
+   remediation (整改验收); two failing months blacklist the supplier, its contract is flagged, a new award
    to it is refused with the reason, and its next-cycle eligibility changes.
 2. Zhengzhou (seed 004): a line over 500万 — finance approval before purchase (an award before it is refused),
    the contract copy filed within 15 days.
@@ -112,8 +113,8 @@ def summarise(env: Envelope) -> str:
                                            f"{' filing' if d.get('filing_required') else ''}"),
         "budget.funds.reserved": lambda d: f"{yuan(d['amount'])} reserved, {yuan(d['available_after'])} left",
         "budget.funds.released": lambda d: f"{yuan(d['amount'])} released: {d['reason']}",
-        "budget.payment.recorded": lambda d: (f"{d.get('period') or ''} paid {yuan(d['amount'])}, "
-                                              f"line paid total {yuan(d['paid_total'])}"),
+        "budget.payment.recorded": lambda d: (f"{d.get('period') or ''} {d.get('kind') or ''} paid "
+                                              f"{yuan(d['amount'])}, line paid total {yuan(d['paid_total'])}"),
         "registry.supplier.registered": lambda d: f"{d['name']} ({d['kind']})",
         "registry.supplier.qualified": lambda d: ("qualified" if d["qualified"] else
                                                   f"not qualified: {'; '.join(d['reasons'])}"),
@@ -131,6 +132,8 @@ def summarise(env: Envelope) -> str:
             f"{d['period']} {d['grade']}: {yuan(d['instalment'])} × {d['factor_percent']}% = {yuan(d['amount'])}, "
             f"withheld {yuan(d['withheld'])}" + (f", reward {yuan(d['reward'])}" if Decimal(d["reward"]) else "")),
         "contract.payment.made": lambda d: f"{yuan(d['amount'])} paid on {d['paid_on']}",
+        "contract.withheld.released": lambda d: (f"{d['period']}: {yuan(d['amount'])} of {yuan(d['withheld'])} "
+                                                 f"withheld released, remediation verified {d['verified_on']}"),
         "contract.terminated": lambda d: f"{d['reason']}",
         "contract.flagged": lambda d: f"{d.get('status', '')} contract flagged: {d['reason']}"[:120],
         "assessment.finalized": lambda d: f"{d['period']} score {d['score']} {d['grade']}"
@@ -725,6 +728,18 @@ class Demo:
                             {"paid_on": today().isoformat(), "reference": f"国库集中支付 {self.run}-02"})
         out.fact(f"{year}-02 paid {yuan(pay['amount'])} on {pay['paid_on']} ({pay['status']})")
         await self.followed(("contract.payment.made", lambda d: d["settlement_id"] == s["id"]))
+
+        out.step("整改验收", f"the supplier put {year}-02 right, the purchaser verified it: the withheld part is paid")
+        rel = await gw.post(f"contract/contracts/{cid}/settlements/{s['id']}/remediation", p.purchaser,
+                            {"remediation": "保洁频次与巡查记录已按合同补齐,经采购人复查验收合格",
+                             "verified_on": today().isoformat()})
+        paid += Decimal(rel["released"])
+        budget_line = await self.line_paid(p, line["line_id"], paid)
+        out.fact(f"{year}-02: withheld {yuan(rel['withheld'])}, released {yuan(rel['released'])} after the remediation "
+                 f"verified on {rel['remediation_verified_on']}; budget line: paid {yuan(budget_line['paid'])}")
+        await self.followed(
+            ("contract.withheld.released", lambda d: d["settlement_id"] == s["id"]),
+            ("budget.payment.recorded", lambda d: d.get("contract_id") == cid and d.get("kind") == "release"))
 
         for period in (f"{year}-03", f"{year}-04"):
             out.step(f"月度考核 {period} 不合格", f"monthly assessment {period}: failing")

@@ -169,7 +169,7 @@ def test_demo_on_kafka_walks_the_whole_cycle(deployed: tuple[str, Path, dict[str
     assert "events from kafka" in out and "✓ demo run" in out
     assert "75,000.00 元 × 90% = 67,500.00 元; withheld 7,500.00 元" in out
     assert "budget line: paid 142,500.00 元 of 960,000.00 元" in out
-    for event_type in ("contract.settlement.approved", "budget.payment.recorded", "registry.supplier.blacklisted",
-                       "contract.flagged", "registry.supplier.eligibility.changed"):
+    for event_type in ("contract.settlement.approved", "budget.payment.recorded", "contract.withheld.released",
+                       "registry.supplier.blacklisted", "contract.flagged", "registry.supplier.eligibility.changed"):
         assert f"⇢ {event_type} " in out, event_type
     assert "dead letter" not in out

@@ -76,7 +76,7 @@ EXPECTED_EVENTS = [
     "catalogue.item.added", "catalogue.published", "budget.line.approved", "registry.supplier.registered",
     "registry.supplier.qualified", "contract.awarded", "budget.funds.reserved", "contract.signed",
     "assessment.finalized", "assessment.published", "contract.settlement.approved", "budget.payment.recorded",
-    "contract.payment.made", "registry.supplier.blacklisted", "contract.flagged",
+    "contract.payment.made", "contract.withheld.released", "registry.supplier.blacklisted", "contract.flagged",
     "registry.supplier.eligibility.changed", "contract.filed",
 ]
 
@@ -99,6 +99,9 @@ def test_demo_runs_clean_twice_on_the_embedded_default(system: tuple[str, Path],
         # the 合格 month: 75,000.00 × 90%, the rest withheld; the budget line paid to the fen
         assert "75,000.00 元 × 90% = 67,500.00 元; withheld 7,500.00 元" in out
         assert "budget line: paid 142,500.00 元 of 960,000.00 元" in out
+        # the purchaser verified the remediation of the 合格 month: its 7,500.00 withheld is paid
+        assert "withheld 7,500.00 元, released 7,500.00 元 after the remediation" in out
+        assert "budget line: paid 150,000.00 元" in out
         assert "422 contract.supplier.blacklisted" in out
         assert "422 contract.line.finance_approval_missing" in out
         assert "422 contract.method.single_source_not_qualified" in out
