@@ -70,6 +70,7 @@ class OutboxRelay:
         self._last_read = 0.0
         self._recent: dict[int, None] = {}  # ids this leader published lately, oldest first
         self.recent_limit = 8192
+        self.handed_limit = 1000  # handovers held while a publish is under way; beyond, the relay reads instead
         self.published_handed = 0  # of `published`, those sent from a handover, without a read
         self.wake = RelayWake(self)
 
@@ -238,7 +239,8 @@ class OutboxRelay:
         self._wake.set()
 
     def _take(self, handover: Handover) -> None:
-        if self._conn is None:  # no longer leading: the rows are in the table for whoever leads
+        # Not leading any more, or a backlog (the broker slow or away): the rows are in the table, read in order.
+        if self._conn is None or len(self._handed) >= self.handed_limit:
             self._needs_read = True
         else:
             self._handed.append(handover)

@@ -207,3 +207,14 @@ async def test_the_driver_connection_is_looked_up_again_for_the_next_transaction
     async with relayed.sessions() as session:
         kept = (await session.execute(text("SELECT count(*) FROM outbox WHERE event_id = 'not-kept'"))).scalar_one()
     assert kept == 0, "the statement ran inside the session's second transaction and was rolled back with it"
+
+
+async def test_beyond_the_handover_limit_the_relay_reads_the_table(relayed: Relayed) -> None:
+    """Handovers are held only up to a limit (a broker away would otherwise pile them up in memory); a commit
+    beyond it is published by a read, in id order, all the same."""
+    relayed.relay.handed_limit = 0
+    spy = Spy(relayed.relay)
+    event = await relayed.commit("over the limit", "K-5", spy)
+    assert len(spy.handovers) == 1
+    assert await relayed.read_until(event) == [event]
+    assert relayed.relay.published_handed == 0
