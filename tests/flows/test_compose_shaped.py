@@ -9,6 +9,7 @@ GOUMAI_TOPIC_PREFIX, so this run's topics and consumer groups are its own on a s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -112,8 +113,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
                 await conn.execute(sql)
         finally:
             await conn.close()
-
-    import asyncio
 
     asyncio.run(admin(*(f'CREATE DATABASE "{d}"' for d in databases)))  # what initdb.sql does
     try:
