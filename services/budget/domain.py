@@ -231,6 +231,14 @@ def reservation_outstanding(amount: int, paid: int, released: int) -> int:
     return max(amount - paid - released, 0)
 
 
+def paid_from_reservation(kind: str) -> bool:
+    """Whether a payment of this kind is paid against its reservation (then the line's free funds cover only
+    what the reservation no longer holds). A reward (seed 002: 优秀 上浮10%) is paid only out of what the line has
+    free: the reservation backs the contract price, and with it what a period withheld until its remediation or
+    the contract's completion."""
+    return kind != "reward"
+
+
 # ---------------------------------------------------------------- filings (备案)
 class FilingKind(StrEnum):
     CONTRACT_COPY = "contract_copy"  # 合同副本, within N days of signing

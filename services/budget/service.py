@@ -523,12 +523,6 @@ class PaymentToRecord:
     event_id: str | None = None  # the event that asked for it, if any
     kind: str = "entered"  # settlement | reward | release | entered (by finance)
 
-    @property
-    def from_line_only(self) -> bool:
-        """A reward is paid out of what the line has free, never the reservation: that backs the contract price,
-        and with it what a period withheld until its remediation or the contract's completion."""
-        return self.kind == "reward"
-
 
 # What to do with a payment that is refused: the line is None when the reservation is unknown (or not visible).
 Refusal = Callable[[PaymentToRecord, BudgetLine | None, Problem], None]
@@ -613,14 +607,14 @@ def _pay(uow: UnitOfWork, res: Reservation, line: BudgetLine, item: PaymentToRec
             raise Conflict("budget.payment.conflict", f"payment {existing.id} already exists with other terms",
                            field="payment_id", rule="a payment (or settlement) is recorded once")
         return Recorded(existing, line)
-    left = 0 if item.from_line_only else domain.reservation_outstanding(res.amount_fen, res.paid_fen,
-                                                                        res.released_fen)
+    against_reservation = domain.paid_from_reservation(item.kind)
+    left = domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen) if against_reservation else 0
     before = funds_of(line)
     after = before.pay(item.amount, from_reservation=left)
     taken = before.reserved - after.reserved
     line.reserved_fen, line.paid_fen = after.reserved, after.paid
     line.updated_at = utcnow()
-    if not item.from_line_only:
+    if against_reservation:
         res.paid_fen += item.amount  # beyond the reservation, the rest came from the line's available funds
     if domain.reservation_outstanding(res.amount_fen, res.paid_fen, res.released_fen) == 0 and res.status == "active":
         res.status = "spent"

@@ -169,18 +169,32 @@ async def pg_driver(session: AsyncSession) -> Any | None:
 _PG_DRIVER = "goumai_pg_driver"
 
 
-def _pg_insert_sql(table: Table) -> tuple[str, list[str], set[str]]:
-    cached = _PG_INSERT.get(table)
+def _pg_columns(table: Table) -> tuple[list[str], set[str]]:
+    cached = _PG_COLUMNS.get(table)
     if cached is None:
         cols = [c.name for c in table.columns if c is not table.autoincrement_column]
-        json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
-        marks = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
-        sql = f'INSERT INTO {table.name} ({", ".join(cols)}) VALUES ({marks})'
-        cached = _PG_INSERT[table] = (sql, cols, json_cols)
+        cached = _PG_COLUMNS[table] = (cols, {c.name for c in table.columns if isinstance(c.type, JSON)})
     return cached
 
 
-_PG_INSERT: dict[Table, tuple[str, list[str], set[str]]] = {}
+_PG_COLUMNS: dict[Table, tuple[list[str], set[str]]] = {}
+_PG_INSERT: dict[tuple[Table, int], str] = {}
+
+
+def _pg_row(row: dict[str, Any], cols: list[str], json_cols: set[str]) -> list[Any]:
+    return [json.dumps(row[c], ensure_ascii=False) if c in json_cols else row.get(c) for c in cols]
+
+
+def pg_insert(table: Table, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """`INSERT INTO table (…) VALUES (…), (…)` for the rows in one statement, and its arguments in order (an
+    autoincrement id is the database's; a column a row does not give is NULL; JSON columns as JSON text)."""
+    cols, json_cols = _pg_columns(table)
+    sql = _PG_INSERT.get((table, len(rows)))
+    if sql is None:
+        n = len(cols)
+        values = ", ".join("(" + ", ".join(f"${r * n + i}" for i in range(1, n + 1)) + ")" for r in range(len(rows)))
+        sql = _PG_INSERT[(table, len(rows))] = f'INSERT INTO {table.name} ({", ".join(cols)}) VALUES {values}'
+    return sql, [value for r in rows for value in _pg_row(r, cols, json_cols)]
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -192,10 +206,9 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     if pg is None:
         await session.execute(table.insert(), rows)
         return
-    sql, cols, json_cols = _pg_insert_sql(table)
-    args = [tuple(json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c) for c in cols)
-            for r in rows]
-    if len(args) == 1:
-        await pg.execute(sql, *args[0])  # one message fewer than executemany's
+    sql, first = pg_insert(table, rows[:1])
+    if len(rows) == 1:
+        await pg.execute(sql, *first)  # one message fewer than executemany's
     else:
-        await pg.executemany(sql, args)
+        cols, json_cols = _pg_columns(table)
+        await pg.executemany(sql, [_pg_row(r, cols, json_cols) for r in rows])

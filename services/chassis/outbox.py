@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.chassis.bus import OutMessage
+from services.chassis.db import pg_insert
+from services.chassis.schema import outbox
 
 NOTIFY_CHANNEL = "goumai_outbox"
 
@@ -40,37 +42,23 @@ class Handover:
         return self.read_committed and self.unsent_complete and all(i in published for i in self.unsent_seen)
 
 
-_COLUMNS = "event_id, topic, key, type, headers, payload, created_at"
-_RETURNING_UNSENT = (
+# Rows committed before this INSERT: the outer query does not see what the CTE inserts (one snapshot).
+_SEEN = (
     " RETURNING id, event_id) "
-    # The outer query does not see the rows the CTE inserts (one snapshot): these are rows committed before.
     "SELECT ARRAY(SELECT id FROM new ORDER BY id) AS ids, ARRAY(SELECT event_id FROM new ORDER BY id) AS events,"
     f" ARRAY(SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT {UNSENT_SEEN_LIMIT + 1}) AS unsent,"
     " current_setting('transaction_isolation') AS isolation"
 )
-_INSERT_ONE = f"WITH new AS (INSERT INTO outbox ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)" + _RETURNING_UNSENT
-_INSERT_MANY = (
-    f"WITH new AS (INSERT INTO outbox ({_COLUMNS}) SELECT * FROM unnest($1::varchar[], $2::varchar[],"
-    " $3::varchar[], $4::varchar[], $5::json[], $6::text[], $7::timestamptz[])" + _RETURNING_UNSENT
-)
+# More rows in one commit are inserted as usual and read back by the relay (and stay under Postgres's
+# 32767 parameters per statement).
+HANDOVER_MAX_ROWS = 1000
 
 
 async def insert_for_handover(pg: Any, rows: list[dict[str, Any]]) -> Handover:
     """Insert UnitOfWork outbox rows on the asyncpg connection `pg` (inside the caller's transaction) in one
     statement, and return them as a Handover for the relay once the transaction has committed."""
-    columns = [
-        [r["event_id"] for r in rows],
-        [r["topic"] for r in rows],
-        [r["key"] for r in rows],
-        [r["type"] for r in rows],
-        [json.dumps(r["headers"], ensure_ascii=False) for r in rows],
-        [r["payload"] for r in rows],
-        [r["created_at"] for r in rows],
-    ]
-    if len(rows) == 1:  # the common case; a VALUES row is cheaper for the server than unnest
-        result = await pg.fetchrow(_INSERT_ONE, *(c[0] for c in columns))
-    else:
-        result = await pg.fetchrow(_INSERT_MANY, *columns)
+    insert, args = pg_insert(outbox, rows)
+    result = await pg.fetchrow(f"WITH new AS ({insert}{_SEEN}", *args)
     by_event = {r["event_id"]: r for r in rows}
     unsent = tuple(result["unsent"])
     return Handover(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chassis.context import actor_var, request_id_var
 from services.chassis.db import insert_rows, pg_driver
-from services.chassis.outbox import NOTIFY_CHANNEL, Handover, insert_for_handover
+from services.chassis.outbox import HANDOVER_MAX_ROWS, NOTIFY_CHANNEL, Handover, insert_for_handover
 from services.chassis.schema import audit_log, outbox
 from services.events import Envelope, EventPayload
 
@@ -134,7 +134,8 @@ class UnitOfWork:
             # Only from a session on the engine: one joined to an outer transaction commits a savepoint here,
             # and its rows may yet be rolled back.
             leading = getattr(self._on_commit, "leading", False)
-            pg = await pg_driver(session) if leading and isinstance(session.bind, AsyncEngine) else None
+            handing = leading and len(rows) <= HANDOVER_MAX_ROWS and isinstance(session.bind, AsyncEngine)
+            pg = await pg_driver(session) if handing else None
             if pg is not None:
                 handover = await insert_for_handover(pg, rows)
             else:

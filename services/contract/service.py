@@ -671,6 +671,15 @@ async def list_settlements(*, session: AsyncSession, principal: Principal, contr
         paid_total=sum(r.amount_fen + r.reward_fen for r in rows if r.status == "paid"))
 
 
+async def _settlement_locked(session: AsyncSession, c: m.Contract, settlement_id: str) -> m.Settlement:
+    row = (await session.execute(select(m.Settlement).where(m.Settlement.id == settlement_id,
+                                                            m.Settlement.contract_id == c.id)
+                                 .with_for_update())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("contract.settlement.not_found", f"no settlement {settlement_id} on contract {c.id}")
+    return row
+
+
 async def release_withheld(*, uow: UnitOfWork, principal: Principal, contract_id: str, settlement_id: str,
                            data: s.RemediationIn) -> m.Settlement:
     """The purchaser verified the supplier's remediation of a settled period: the contract's rule decides the
@@ -678,11 +687,7 @@ async def release_withheld(*, uow: UnitOfWork, principal: Principal, contract_id
     it against the reservation)."""
     c = await _load(uow.session, contract_id, principal, lock=True)
     _require(principal, c, "purchaser", what="record a verified remediation")
-    row = (await uow.session.execute(select(m.Settlement).where(m.Settlement.id == settlement_id,
-                                                                m.Settlement.contract_id == c.id)
-                                     .with_for_update())).scalar_one_or_none()
-    if row is None:
-        raise NotFound("contract.settlement.not_found", f"no settlement {settlement_id} on contract {contract_id}")
+    row = await _settlement_locked(uow.session, c, settlement_id)
     rule = d.PaymentRule.from_dict(c.payment_rule)
     release = d.release_withheld(rule, withheld_fen=row.withheld_fen, released_before=row.release_id is not None,
                                  contract_status=c.status, settled_on=business_date(row.created_at),
@@ -712,11 +717,7 @@ async def confirm_payment(*, uow: UnitOfWork, principal: Principal, contract_id:
                           data: s.PaymentIn) -> m.Settlement:
     c = await _load(uow.session, contract_id, principal, lock=True)
     _require(principal, c, "purchaser", "finance", what="confirm a payment")
-    row = (await uow.session.execute(select(m.Settlement).where(m.Settlement.id == settlement_id,
-                                                                m.Settlement.contract_id == c.id)
-                                     .with_for_update())).scalar_one_or_none()
-    if row is None:
-        raise NotFound("contract.settlement.not_found", f"no settlement {settlement_id} on contract {contract_id}")
+    row = await _settlement_locked(uow.session, c, settlement_id)
     if row.status == "paid":
         raise Conflict("contract.payment.already_made", f"settlement {row.period} was paid on {row.paid_on}",
                        field="settlement_id", rule="a settlement is paid once")

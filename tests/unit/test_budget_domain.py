@@ -110,6 +110,12 @@ def test_payment_beyond_reservation_draws_on_available_only_if_there() -> None:
         f.pay(10_001, from_reservation=9_000)
 
 
+def test_a_reward_is_paid_only_out_of_the_lines_free_funds() -> None:
+    """002_88cf206893e82986.txt: 优秀 上浮10% — above the contract price, so not out of the reservation."""
+    assert not domain.paid_from_reservation("reward")
+    assert all(domain.paid_from_reservation(k) for k in ("settlement", "release", "entered"))
+
+
 def test_reservation_outstanding() -> None:
     assert domain.reservation_outstanding(100, 30, 0) == 70
     assert domain.reservation_outstanding(100, 30, 70) == 0
